@@ -1,0 +1,84 @@
+//! Typed errors with stable numeric codes: the C ABI returns `-(code)`, and
+//! the glue turns each code into one Python exception with an actionable text.
+
+/// Every failure the library can report. The discriminants are part of the
+/// C ABI (see `include/upy_azure.h`): never renumber, only append.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The caller's output buffer cannot hold the result.
+    BufferTooSmall = 1,
+    /// The resource URI is empty.
+    EmptyUri = 2,
+    /// The key is empty.
+    EmptyKey = 3,
+    /// `key_is_base64` was set but the key is not valid standard base64.
+    InvalidBase64Key = 4,
+    /// The base64 key is longer than the internal decode buffer.
+    KeyTooLong = 5,
+    /// The key name is empty (leave it out instead).
+    EmptyKeyName = 6,
+    /// A connection-string segment has no `=` or an empty name.
+    ConnStrMalformed = 7,
+    /// The connection string has neither `Endpoint=` nor `HostName=`.
+    ConnStrMissingEndpoint = 8,
+    /// `Endpoint=` is not of the form `sb://<host>/`.
+    ConnStrInvalidEndpoint = 9,
+    /// `SharedAccessKeyName=` is missing (Event Hubs / Service Bus).
+    ConnStrMissingKeyName = 10,
+    /// `SharedAccessKey=` is missing.
+    ConnStrMissingKey = 11,
+    /// IoT Hub string without `DeviceId=` or `SharedAccessKeyName=`.
+    ConnStrMissingDeviceId = 12,
+    /// The connection string is empty.
+    ConnStrEmpty = 13,
+    /// A header name is empty or has a character HTTP forbids in a token.
+    InvalidHeaderName = 14,
+    /// A header value has CR, LF, NUL or another control character.
+    InvalidHeaderValue = 15,
+    /// A path part (hub, publisher, partition, device) is empty or has a
+    /// character that would change the request line.
+    InvalidPathSegment = 16,
+    /// The body or batch is larger than the configured size limit.
+    MessageTooLarge = 17,
+    /// The HTTP response is malformed.
+    BadResponse = 18,
+    /// A response header line is longer than the parser's buffer.
+    ResponseHeaderTooLong = 19,
+    /// The host name is empty or invalid.
+    InvalidHost = 20,
+    /// A batch was closed without any event in it.
+    EmptyBatch = 21,
+    /// The expiry overflows 64 bits (now + ttl).
+    ExpiryOverflow = 22,
+    /// A value passed to a batch or property is not valid UTF-8 where JSON needs it.
+    InvalidUtf8 = 23,
+    /// An operation was called in the wrong state (e.g. batch not open).
+    InvalidState = 24,
+    /// The clock reads earlier than 2020-01-01: it was never set.
+    ClockNotSet = 25,
+    /// A connection-string name appears twice.
+    ConnStrDuplicate = 26,
+}
+
+impl Error {
+    /// The stable numeric code of this error (positive).
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+pub type Result<T> = core::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn codes_are_stable() {
+        assert_eq!(Error::BufferTooSmall.code(), 1);
+        assert_eq!(Error::InvalidBase64Key.code(), 4);
+        assert_eq!(Error::ConnStrEmpty.code(), 13);
+        assert_eq!(Error::InvalidState.code(), 24);
+    }
+}

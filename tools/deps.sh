@@ -1,0 +1,34 @@
+#!/bin/sh
+# Idempotent install of everything the project needs on a Debian machine:
+# Debian packages, Rust targets/tools and a Python venv with the Azure SDKs
+# (the test oracles) and MicroPython's test runner dependencies.
+set -eu
+cd "$(dirname "$0")/.."
+
+APT_PKGS="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libmbedtls-dev libffi-dev pkg-config dpkg-dev openssl"
+missing=""
+for p in $APT_PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    echo "deps: installing Debian packages:$missing"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+
+for t in thumbv7em-none-eabi thumbv7m-none-eabi; do
+    rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+done
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+command -v cbindgen >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cbindgen" ] || \
+    cargo install --locked cbindgen --version 0.29.0
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+if ! .venv/bin/python -c "import azure.eventhub, azure.iot.device, serial, cryptography" 2>/dev/null; then
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -r tools/requirements.txt
+fi
+echo "deps: ok"
