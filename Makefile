@@ -1,0 +1,95 @@
+# upy-azure: every build, test, demo and benchmark entry point.
+#   make demo    build the unix interpreter and run the demo
+#   make test    everything CI checks
+# MICROPY_DIR=/path/to/micropython-v1.25.0 builds against your own clone
+# instead of the Debian source package fetched into build/micropython.
+
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+MICROPY_DIR ?= $(ROOT)/build/micropython
+MICROPY_DIR := $(abspath $(MICROPY_DIR))
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+CARGO ?= cargo
+CBINDGEN ?= $(shell command -v cbindgen 2>/dev/null || echo $(HOME)/.cargo/bin/cbindgen)
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+UNIX_BUILD := $(ROOT)/build/unix
+MICROPYTHON := $(UNIX_BUILD)/micropython
+HOST_LIB := $(ROOT)/target/release/libupy_azure.a
+RUST_SRC := Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs)
+GLUE_SRC := $(wildcard micropython-glue/*.c micropython-glue/*.h micropython-glue/*.mk micropython-glue/azure/*.py) micropython-glue/manifest.py
+
+.PHONY: all deps micropython lib unix header check-header rust-test lint upy-test oracle-test test demo clean
+
+all: unix
+
+# ---- Setup -----------------------------------------------------------------
+
+deps: $(ROOT)/build/.deps-ok
+$(ROOT)/build/.deps-ok: tools/deps.sh tools/requirements.txt
+	tools/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+micropython: $(MICROPY_DIR)/py/mpconfig.h
+$(MICROPY_DIR)/py/mpconfig.h:
+	@if [ "$(MICROPY_DIR)" != "$(ROOT)/build/micropython" ]; then \
+		echo "MICROPY_DIR=$(MICROPY_DIR) has no MicroPython source tree" >&2; exit 1; fi
+	tools/fetch-micropython.sh $(MICROPY_DIR)
+
+# ---- Rust library ------------------------------------------------------------
+
+lib: $(HOST_LIB)
+$(HOST_LIB): $(RUST_SRC) | deps
+	$(CARGO) build --release --locked
+
+header: | deps
+	$(CBINDGEN) --config cbindgen.toml --crate upy-azure --output include/upy_azure.h -q
+
+check-header: | deps
+	@$(CBINDGEN) --config cbindgen.toml --crate upy-azure --output build/upy_azure.h.fresh -q
+	@diff -u include/upy_azure.h build/upy_azure.h.fresh || \
+		{ echo "include/upy_azure.h is stale: run 'make header' and commit it" >&2; exit 1; }
+	@echo "header: include/upy_azure.h matches cbindgen"
+
+# ---- MicroPython unix port -----------------------------------------------------
+
+MPY_CROSS := $(MICROPY_DIR)/mpy-cross/build/mpy-cross
+$(MPY_CROSS): | micropython deps
+	$(MAKE) -C $(MICROPY_DIR)/mpy-cross -j$(JOBS) >/dev/null
+
+unix: $(MICROPYTHON)
+$(MICROPYTHON): $(HOST_LIB) $(GLUE_SRC) include/upy_azure.h $(MPY_CROSS) | micropython
+	$(MAKE) -C $(MICROPY_DIR)/ports/unix -j$(JOBS) BUILD=$(UNIX_BUILD) \
+		USER_C_MODULES=$(ROOT) UPY_AZURE_LIB=$(HOST_LIB) \
+		FROZEN_MANIFEST=$(ROOT)/micropython-glue/manifest.py MICROPY_PY_BTREE=0
+	@touch $@
+
+# ---- Tests -------------------------------------------------------------------
+
+rust-test: | deps
+	$(CARGO) test --release --locked
+
+lint: | deps
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --locked --all-targets -- -D warnings
+
+# MicroPython-level tests through MicroPython's own runner.
+upy-test: $(MICROPYTHON)
+	cd $(MICROPY_DIR)/tests && MICROPY_MICROPYTHON=$(MICROPYTHON) $(PY) ./run-tests.py \
+		-r $(ROOT)/build/test-results/unix -d $(ROOT)/tests/micropython
+
+# Generated cases compared byte for byte with the official Azure SDKs.
+oracle-test: $(MICROPYTHON)
+	$(PY) tests/oracle/test_sas_oracle.py --micropython $(MICROPYTHON) --cases 1200
+
+test: lint rust-test check-header upy-test oracle-test
+	@echo "make test: all passed"
+
+# ---- Demo ----------------------------------------------------------------------
+
+demo: $(MICROPYTHON)
+	$(MICROPYTHON) examples/device_token.py
+
+clean:
+	rm -rf build/unix build/test-results target

@@ -1,0 +1,7 @@
+"""Azure Event Hubs, Service Bus and IoT Hub for MicroPython.
+
+The signing and framing run in the native module `_azure` (Rust); this
+package re-exports it and adds the clients.
+"""
+
+from _azure import sas_token, unix_time, parse_connection_string

@@ -1,0 +1,259 @@
+// _azure: MicroPython bindings of the upy-azure Rust library (SAS tokens,
+// clock, connection strings). Thin by design: check and convert arguments,
+// allocate the output, call Rust, then raise in C if Rust reported an error.
+// No MicroPython exception is ever raised while a Rust frame is on the stack.
+
+#include <stdint.h>
+#include <string.h>
+
+#include "py/runtime.h"
+#include "py/objint.h"
+#include "py/objstr.h"
+#include "py/smallint.h"
+#include "py/mphal.h"
+
+#include "upy_azure.h"
+#include "modazure.h"
+
+// ---- Errors: the one place that turns a Rust error code into an exception.
+
+NORETURN void azure_raise(intptr_t neg_code) {
+    switch ((int)-neg_code) {
+        case UPY_AZURE_ERROR_EMPTY_URI:
+            mp_raise_ValueError(MP_ERROR_TEXT("uri must not be empty"));
+        case UPY_AZURE_ERROR_EMPTY_KEY:
+            mp_raise_ValueError(MP_ERROR_TEXT("key must not be empty"));
+        case UPY_AZURE_ERROR_INVALID_BASE64_KEY:
+            mp_raise_ValueError(MP_ERROR_TEXT("key is not valid base64 (key_is_base64=True is for IoT Hub keys)"));
+        case UPY_AZURE_ERROR_KEY_TOO_LONG:
+            mp_raise_ValueError(MP_ERROR_TEXT("base64 key too long: the limit is 344 characters"));
+        case UPY_AZURE_ERROR_EMPTY_KEY_NAME:
+            mp_raise_ValueError(MP_ERROR_TEXT("key_name must not be empty (pass None to leave skn out)"));
+        case UPY_AZURE_ERROR_CONN_STR_MALFORMED:
+            mp_raise_ValueError(MP_ERROR_TEXT("connection string: every part must be Name=value"));
+        case UPY_AZURE_ERROR_CONN_STR_MISSING_ENDPOINT:
+            mp_raise_ValueError(MP_ERROR_TEXT("connection string: Endpoint= or HostName= is missing"));
+        case UPY_AZURE_ERROR_CONN_STR_INVALID_ENDPOINT:
+            mp_raise_ValueError(MP_ERROR_TEXT("connection string: Endpoint must look like sb://<namespace>.servicebus.windows.net/"));
+        case UPY_AZURE_ERROR_CONN_STR_MISSING_KEY_NAME:
+            mp_raise_ValueError(MP_ERROR_TEXT("connection string: SharedAccessKeyName= is missing"));
+        case UPY_AZURE_ERROR_CONN_STR_MISSING_KEY:
+            mp_raise_ValueError(MP_ERROR_TEXT("connection string: SharedAccessKey= is missing"));
+        case UPY_AZURE_ERROR_CONN_STR_MISSING_DEVICE_ID:
+            mp_raise_ValueError(MP_ERROR_TEXT("connection string: DeviceId= (or SharedAccessKeyName=) is missing"));
+        case UPY_AZURE_ERROR_CONN_STR_EMPTY:
+            mp_raise_ValueError(MP_ERROR_TEXT("connection string is empty"));
+        case UPY_AZURE_ERROR_CONN_STR_DUPLICATE:
+            mp_raise_ValueError(MP_ERROR_TEXT("connection string: a Name= appears twice"));
+        case UPY_AZURE_ERROR_INVALID_HOST:
+            mp_raise_ValueError(MP_ERROR_TEXT("invalid host name"));
+        case UPY_AZURE_ERROR_EXPIRY_OVERFLOW:
+            mp_raise_ValueError(MP_ERROR_TEXT("expiry overflows 64 bits"));
+        case UPY_AZURE_ERROR_CLOCK_NOT_SET:
+            mp_raise_ValueError(MP_ERROR_TEXT("clock is not set (it reads before 2020-01-01): set it from NTP, or pass expiry="));
+        #ifdef AZURE_SEND_ERRORS
+        AZURE_SEND_ERRORS
+        #endif
+        default:
+            mp_raise_msg_varg(&mp_type_RuntimeError, MP_ERROR_TEXT("_azure: internal error %d"), (int)-neg_code);
+    }
+}
+
+// ---- Argument helpers shared with the send bindings.
+
+// Reads a non-negative int of up to 64 bits, on 32-bit ports too.
+uint64_t azure_get_u64(mp_obj_t o, qstr name) {
+    if (!mp_obj_is_int(o)) {
+        mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("%q must be an int"), name);
+    }
+    if (mp_obj_int_sign(o) < 0) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q must not be negative"), name);
+    }
+    if (mp_obj_is_small_int(o)) {
+        return (uint64_t)MP_OBJ_SMALL_INT_VALUE(o);
+    }
+    #if MICROPY_LONGINT_IMPL != MICROPY_LONGINT_IMPL_NONE
+    byte b[8];
+    if (!mp_obj_int_to_bytes_impl(o, false, sizeof(b), b)) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q must be below 2**64"), name);
+    }
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        v = (v << 8) | b[i];
+    }
+    return v;
+    #else
+    mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q out of range"), name);
+    #endif
+}
+
+mp_obj_t azure_new_u64(uint64_t v) {
+    if (v <= (uint64_t)MP_SMALL_INT_MAX) {
+        return MP_OBJ_NEW_SMALL_INT((mp_int_t)v);
+    }
+    return mp_obj_new_int_from_ull(v);
+}
+
+// str -> its UTF-8 bytes; with allow_bytes, any read buffer (bytes,
+// bytearray, memoryview) as well.
+const uint8_t *azure_get_text(mp_obj_t o, size_t *len, qstr name, bool allow_bytes) {
+    if (mp_obj_is_str(o)) {
+        return (const uint8_t *)mp_obj_str_get_data(o, len);
+    }
+    mp_buffer_info_t bi;
+    if (allow_bytes && mp_get_buffer(o, &bi, MP_BUFFER_READ)) {
+        *len = bi.len;
+        return bi.buf;
+    }
+    mp_raise_msg_varg(&mp_type_TypeError,
+        allow_bytes ? MP_ERROR_TEXT("%q must be str or bytes") : MP_ERROR_TEXT("%q must be str"), name);
+}
+
+// ---- unix_time()
+
+// The port's clock as Unix seconds, through its own time.time(), whatever
+// its epoch (1970 on unix, 2000 on the WiPy).
+static uint64_t azure_unix_time(void) {
+    mp_obj_t now;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t time_mod = mp_import_name(MP_QSTR_time, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+        now = mp_call_function_0(mp_load_attr(time_mod, MP_QSTR_time));
+        nlr_pop();
+    } else {
+        mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("this port has no clock (no time.time()): pass expiry="));
+    }
+    uint64_t secs;
+    #if MICROPY_PY_BUILTINS_FLOAT
+    if (mp_obj_is_float(now)) {
+        mp_float_t f = mp_obj_get_float(now);
+        if (!(f >= 0)) {
+            mp_raise_ValueError(MP_ERROR_TEXT("clock is not set (it reads before 2020-01-01): set it from NTP, or pass expiry="));
+        }
+        secs = (uint64_t)f;
+    } else
+    #endif
+    {
+        secs = azure_get_u64(now, MP_QSTR_time);
+    }
+    uint64_t unix_now;
+    #if MICROPY_EPOCH_IS_1970
+    const bool epoch_2000 = false;
+    #else
+    const bool epoch_2000 = true;
+    #endif
+    intptr_t rc = upy_azure_unix_time(secs, epoch_2000, &unix_now);
+    if (rc < 0) {
+        azure_raise(rc);
+    }
+    return unix_now;
+}
+
+static mp_obj_t mod_azure_unix_time(void) {
+    return azure_new_u64(azure_unix_time());
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(mod_azure_unix_time_obj, mod_azure_unix_time);
+
+// ---- sas_token(uri, key, key_name=None, *, expiry=None, ttl=3600, key_is_base64=False)
+
+static mp_obj_t mod_azure_sas_token(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
+    enum { ARG_uri, ARG_key, ARG_key_name, ARG_expiry, ARG_ttl, ARG_key_is_base64 };
+    static const mp_arg_t allowed_args[] = {
+        { MP_QSTR_uri, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+        { MP_QSTR_key, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+        { MP_QSTR_key_name, MP_ARG_OBJ, {.u_obj = mp_const_none} },
+        { MP_QSTR_expiry, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = mp_const_none} },
+        { MP_QSTR_ttl, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(3600)} },
+        { MP_QSTR_key_is_base64, MP_ARG_KW_ONLY | MP_ARG_BOOL, {.u_bool = false} },
+    };
+    mp_arg_val_t args[MP_ARRAY_SIZE(allowed_args)];
+    mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed_args), allowed_args, args);
+
+    size_t uri_len, key_len, name_len = 0;
+    const uint8_t *uri = azure_get_text(args[ARG_uri].u_obj, &uri_len, MP_QSTR_uri, false);
+    const uint8_t *key = azure_get_text(args[ARG_key].u_obj, &key_len, MP_QSTR_key, true);
+    const uint8_t *name = NULL;
+    if (args[ARG_key_name].u_obj != mp_const_none) {
+        name = azure_get_text(args[ARG_key_name].u_obj, &name_len, MP_QSTR_key_name, false);
+    }
+
+    uint64_t expiry;
+    if (args[ARG_expiry].u_obj != mp_const_none) {
+        // An explicit expiry is never second-guessed.
+        expiry = azure_get_u64(args[ARG_expiry].u_obj, MP_QSTR_expiry);
+    } else {
+        uint64_t ttl = azure_get_u64(args[ARG_ttl].u_obj, MP_QSTR_ttl);
+        if (ttl == 0) {
+            mp_raise_ValueError(MP_ERROR_TEXT("ttl must be positive"));
+        }
+        intptr_t rc = upy_azure_expiry(azure_unix_time(), ttl, &expiry);
+        if (rc < 0) {
+            azure_raise(rc);
+        }
+    }
+
+    // Allocate the result first, then let Rust fill it.
+    size_t cap = upy_azure_sas_token_max_len(uri_len, name != NULL, name_len);
+    vstr_t vstr;
+    vstr_init_len(&vstr, cap);
+    intptr_t n = upy_azure_sas_token((uint8_t *)vstr.buf, cap, uri, uri_len, key, key_len,
+        name, name_len, expiry, args[ARG_key_is_base64].u_bool);
+    if (n < 0) {
+        vstr_clear(&vstr);
+        azure_raise(n);
+    }
+    vstr.len = (size_t)n;
+    return mp_obj_new_str_from_vstr(&vstr);
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(mod_azure_sas_token_obj, 2, mod_azure_sas_token);
+
+// ---- parse_connection_string(s) -> dict
+
+static mp_obj_t mod_azure_parse_connection_string(mp_obj_t s_in) {
+    size_t len;
+    const uint8_t *s = azure_get_text(s_in, &len, MP_QSTR_s, false);
+    intptr_t rc = upy_azure_connstr_check(s, len);
+    if (rc < 0) {
+        azure_raise(rc);
+    }
+    mp_obj_t dict = mp_obj_new_dict(0);
+    size_t pos = 0, name_off, name_len, value_off, value_len;
+    while ((rc = upy_azure_connstr_next(s, len, &pos, &name_off, &name_len, &value_off, &value_len)) == 1) {
+        mp_obj_dict_store(dict,
+            mp_obj_new_str((const char *)s + name_off, name_len),
+            mp_obj_new_str((const char *)s + value_off, value_len));
+    }
+    if (rc < 0) {
+        azure_raise(rc);
+    }
+    return dict;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_azure_parse_connection_string_obj, mod_azure_parse_connection_string);
+
+// ---- Module
+
+static const mp_rom_map_elem_t mp_module_azure_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__azure) },
+    { MP_ROM_QSTR(MP_QSTR_sas_token), MP_ROM_PTR(&mod_azure_sas_token_obj) },
+    { MP_ROM_QSTR(MP_QSTR_unix_time), MP_ROM_PTR(&mod_azure_unix_time_obj) },
+    { MP_ROM_QSTR(MP_QSTR_parse_connection_string), MP_ROM_PTR(&mod_azure_parse_connection_string_obj) },
+    #ifdef AZURE_SEND_GLOBALS
+    AZURE_SEND_GLOBALS
+    #endif
+};
+static MP_DEFINE_CONST_DICT(mp_module_azure_globals, mp_module_azure_globals_table);
+
+const mp_obj_module_t mp_module_azure = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&mp_module_azure_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR__azure, mp_module_azure);
+
+#if !defined(__arm__)
+// Host builds: the prebuilt `core` for x86_64 is compiled for unwinding and
+// references this symbol even though the library aborts on panic.
+void rust_eh_personality(void);
+void rust_eh_personality(void) {
+}
+#endif

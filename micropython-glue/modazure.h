@@ -1,0 +1,12 @@
+// Helpers shared by the _azure binding files.
+#ifndef MICROPY_INCLUDED_MODAZURE_H
+#define MICROPY_INCLUDED_MODAZURE_H
+
+#include "py/obj.h"
+
+NORETURN void azure_raise(intptr_t neg_code);
+uint64_t azure_get_u64(mp_obj_t o, qstr name);
+mp_obj_t azure_new_u64(uint64_t v);
+const uint8_t *azure_get_text(mp_obj_t o, size_t *len, qstr name, bool allow_bytes);
+
+#endif
