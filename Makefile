@@ -83,7 +83,11 @@ upy-test: $(MICROPYTHON)
 oracle-test: $(MICROPYTHON)
 	$(PY) tests/oracle/test_sas_oracle.py --micropython $(MICROPYTHON) --cases 1200
 
-test: lint rust-test check-header upy-test oracle-test
+# Firmware for the WiPy (cc3200) and the Cortex-M4 qemu board: targets
+# wipy, qemu, and FIRMWARE_TESTS (footprint, panic-free, qemu tests).
+-include mk/firmware.mk
+
+test: lint rust-test check-header upy-test oracle-test $(FIRMWARE_TESTS)
 	@echo "make test: all passed"
 
 # ---- Demo ----------------------------------------------------------------------
