@@ -46,7 +46,7 @@ NORETURN void azure_raise(intptr_t neg_code) {
         case UPY_AZURE_ERROR_CONN_STR_DUPLICATE:
             mp_raise_ValueError(MP_ERROR_TEXT("connection string: a Name= appears twice"));
         case UPY_AZURE_ERROR_INVALID_HOST:
-            mp_raise_ValueError(MP_ERROR_TEXT("invalid host name"));
+            mp_raise_ValueError(MP_ERROR_TEXT("invalid host name: use letters, digits, - and . with an optional :port"));
         case UPY_AZURE_ERROR_EXPIRY_OVERFLOW:
             mp_raise_ValueError(MP_ERROR_TEXT("expiry overflows 64 bits"));
         case UPY_AZURE_ERROR_CLOCK_NOT_SET:

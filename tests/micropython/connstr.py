@@ -1,0 +1,33 @@
+# parse_connection_string: both kinds of portal strings, and clear errors.
+import _azure
+
+
+def show(s):
+    try:
+        d = _azure.parse_connection_string(s)
+        print(sorted(d.items()))
+    except (TypeError, ValueError) as e:
+        print(type(e).__name__, e.args[0] if isinstance(e, ValueError) else "")
+
+
+show("Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=abc+/de==;EntityPath=hub")
+show("Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=k=;")
+show("HostName=h.azure-devices.net;DeviceId=dev-1;SharedAccessKey=a2V5a2V5")
+show("HostName=h.azure-devices.net;DeviceId=dev-1;ModuleId=m;SharedAccessKey=a2V5")
+show("HostName=h.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=a2V5")
+show("")
+show(";")
+show("Endpoint")
+show("=value")
+show("SharedAccessKey=k")
+show("Endpoint=https://x/;SharedAccessKeyName=n;SharedAccessKey=k")
+show("Endpoint=sb://;SharedAccessKeyName=n;SharedAccessKey=k")
+show("Endpoint=sb://x/;SharedAccessKey=k")
+show("Endpoint=sb://x/;SharedAccessKeyName=n")
+show("Endpoint=sb://x/;SharedAccessKeyName=n;SharedAccessKey=")
+show("HostName=h;SharedAccessKey=k")
+show("HostName=h;DeviceId=d")
+show("HostName=bad host;DeviceId=d;SharedAccessKey=k")
+show("HostName=h;DeviceId=d;DeviceId=e;SharedAccessKey=k")
+show(b"HostName=h;DeviceId=d;SharedAccessKey=k")
+show(None)
