@@ -9,11 +9,16 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod backoff;
+pub mod batch;
 pub mod clock;
 pub mod connstr;
 pub mod error;
 pub mod ffi;
+pub mod json;
 pub mod percent;
+pub mod request;
+pub mod response;
 pub mod sas;
 pub mod writer;
 

@@ -4,6 +4,7 @@
 //! Rust has returned.
 
 pub mod auth;
+pub mod send;
 
 use crate::error::Error;
 

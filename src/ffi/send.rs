@@ -1,0 +1,423 @@
+//! C ABI of the sending side: request heads, batch bodies, the response
+//! reader, status classes and backoff. Same conventions as `auth`: a length
+//! (>= 0) or `-code`; NULL string pointers are "absent".
+
+use core::ffi::c_int;
+
+use super::{ret, slice, slice_mut};
+use crate::backoff;
+use crate::batch::{Batch, Event};
+use crate::error::{Error, Result};
+use crate::request::{self, Kind, Request, UpyAzureProperty, UpyAzureStr};
+use crate::response::{self, UpyAzureResponse};
+
+/// Everything a request head needs. Strings with a NULL `ptr` are absent
+/// (for `host`, `entity` and `token` that is the same as empty: refused).
+#[repr(C)]
+pub struct UpyAzureRequest<'a> {
+    /// 0 Event Hubs, 1 Service Bus, 2 IoT Hub.
+    pub kind: u8,
+    /// The body is a batch (batch content type; `content_type` refused).
+    pub batch: bool,
+    /// `Connection: keep-alive`, else `Connection: close`.
+    pub keep_alive: bool,
+    pub host: UpyAzureStr<'a>,
+    /// Event hub, queue or topic, or IoT Hub device id.
+    pub entity: UpyAzureStr<'a>,
+    /// Event Hubs only.
+    pub publisher: UpyAzureStr<'a>,
+    /// Event Hubs only.
+    pub partition_id: UpyAzureStr<'a>,
+    /// IoT Hub only.
+    pub module_id: UpyAzureStr<'a>,
+    /// The whole `SharedAccessSignature ...` string.
+    pub token: UpyAzureStr<'a>,
+    /// Single events only; absent = the service's default.
+    pub content_type: UpyAzureStr<'a>,
+    /// Event Hubs / Service Bus only (`BrokerProperties` header).
+    pub partition_key: UpyAzureStr<'a>,
+    pub properties: *const UpyAzureProperty<'a>,
+    pub n_properties: usize,
+    pub body_len: usize,
+    pub max_size: usize,
+}
+
+/// # Safety
+/// `r` must be NULL or valid, with every string and the property array
+/// valid for the duration of the call.
+unsafe fn request<'a>(r: *const UpyAzureRequest<'a>) -> Result<Request<'a>> {
+    let r = r.as_ref().ok_or(Error::InvalidState)?;
+    Ok(Request {
+        kind: Kind::from_u8(r.kind)?,
+        batch: r.batch,
+        keep_alive: r.keep_alive,
+        host: r.host.bytes(),
+        entity: r.entity.bytes(),
+        publisher: r.publisher.get(),
+        partition_id: r.partition_id.get(),
+        module_id: r.module_id.get(),
+        token: r.token.bytes(),
+        content_type: r.content_type.get(),
+        partition_key: r.partition_key.get(),
+        properties: props(r.properties, r.n_properties),
+        body_len: r.body_len,
+        max_size: r.max_size,
+    })
+}
+
+/// # Safety
+/// `p` must be NULL or valid for `n` elements.
+unsafe fn props<'a>(p: *const UpyAzureProperty<'a>, n: usize) -> &'a [UpyAzureProperty<'a>] {
+    if p.is_null() || n == 0 {
+        &[]
+    } else {
+        core::slice::from_raw_parts(p, n)
+    }
+}
+
+/// Exact length of the request head (validates everything), or `-code`.
+///
+/// # Safety
+/// See [`UpyAzureRequest`]: every pointer in it NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn upy_azure_request_head_len(r: *const UpyAzureRequest<'_>) -> isize {
+    ret(request(r).and_then(|r| request::head_len(&r)))
+}
+
+/// Writes the request head into `out`; returns its length or `-code`.
+///
+/// # Safety
+/// `out` NULL or valid for `out_len` writes, not overlapping the inputs;
+/// every pointer in `r` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn upy_azure_request_head(
+    out: *mut u8,
+    out_len: usize,
+    r: *const UpyAzureRequest<'_>,
+) -> isize {
+    let out = slice_mut(out, out_len);
+    ret(request(r).and_then(|r| request::write_head(out, &r)))
+}
+
+/// A batch under construction. `buf` NULL: only count (to size the buffer);
+/// else the body is written into `buf[0..cap]`. Set it up with
+/// `upy_azure_batch_init`; C reads `len` and `count`, and changes nothing.
+#[repr(C)]
+pub struct UpyAzureBatch {
+    pub buf: *mut u8,
+    pub cap: usize,
+    /// Bytes so far, without the closing `]`.
+    pub len: usize,
+    /// Events so far.
+    pub count: usize,
+    /// 0 Event Hubs, 1 Service Bus, 2 IoT Hub.
+    pub kind: u8,
+    /// Largest total body, `]` included.
+    pub max_size: usize,
+}
+
+/// # Safety
+/// `b` must be NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn upy_azure_batch_init(
+    b: *mut UpyAzureBatch,
+    buf: *mut u8,
+    cap: usize,
+    kind: u8,
+    max_size: usize,
+) {
+    if !b.is_null() {
+        b.write(UpyAzureBatch {
+            buf,
+            cap,
+            len: 0,
+            count: 0,
+            kind,
+            max_size,
+        });
+    }
+}
+
+/// # Safety
+/// `b` NULL or initialised, its `buf` NULL or valid for `cap` writes.
+unsafe fn batch_step(
+    b: *mut UpyAzureBatch,
+    step: impl FnOnce(&mut Batch, Option<&mut [u8]>) -> Result<usize>,
+) -> Result<usize> {
+    let b = b.as_mut().ok_or(Error::InvalidState)?;
+    let mut st = Batch {
+        kind: Kind::from_u8(b.kind)?,
+        max_size: b.max_size,
+        len: b.len,
+        count: b.count,
+    };
+    let buf = if b.buf.is_null() {
+        None
+    } else {
+        Some(slice_mut(b.buf, b.cap))
+    };
+    let n = step(&mut st, buf)?;
+    b.len = st.len;
+    b.count = st.count;
+    Ok(n)
+}
+
+/// Appends one event. Returns 0 or `-code`; on error the batch is as it was
+/// (on `MessageTooLarge` it can still be finished and sent).
+///
+/// # Safety
+/// `b` NULL or initialised by `upy_azure_batch_init` (its `buf` valid);
+/// `body`, `partition_key` and `props[0..n_props]` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn upy_azure_batch_add(
+    b: *mut UpyAzureBatch,
+    body: UpyAzureStr<'_>,
+    props_ptr: *const UpyAzureProperty<'_>,
+    n_props: usize,
+    partition_key: UpyAzureStr<'_>,
+) -> c_int {
+    let ev = Event {
+        body: body.bytes(),
+        properties: props(props_ptr, n_props),
+        partition_key: partition_key.get(),
+    };
+    match batch_step(b, |st, buf| st.add(buf, &ev).map(|_| 0)) {
+        Ok(_) => 0,
+        Err(e) => -e.code(),
+    }
+}
+
+/// Closes the array (writes `]` when counting is off) and returns the total
+/// body length, or `-code` (`EmptyBatch` with no events).
+///
+/// # Safety
+/// As for `upy_azure_batch_add`.
+#[no_mangle]
+pub unsafe extern "C" fn upy_azure_batch_finish(b: *mut UpyAzureBatch) -> isize {
+    ret(batch_step(b, |st, buf| st.finish(buf)))
+}
+
+/// Size of `UpyAzureResponse` as Rust lays it out: the C glue can check it
+/// against `sizeof` once.
+#[no_mangle]
+pub extern "C" fn upy_azure_response_size() -> usize {
+    core::mem::size_of::<UpyAzureResponse>()
+}
+
+/// Resets `r` for a new response (also its first initialisation).
+///
+/// # Safety
+/// `r` must be NULL or valid for writes (it may be uninitialised).
+#[no_mangle]
+pub unsafe extern "C" fn upy_azure_response_init(r: *mut UpyAzureResponse) {
+    if !r.is_null() {
+        r.write(UpyAzureResponse::new());
+    }
+}
+
+/// Feeds received bytes. Returns how many were consumed (fewer than `len`
+/// only once the response is complete: the rest belongs to the next one)
+/// or `-code`.
+///
+/// # Safety
+/// `r` NULL or initialised; `data` NULL or valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn upy_azure_response_feed(
+    r: *mut UpyAzureResponse,
+    data: *const u8,
+    len: usize,
+) -> isize {
+    match r.as_mut() {
+        Some(r) => ret(r.feed(slice(data, len))),
+        None => ret(Err(Error::InvalidState)),
+    }
+}
+
+/// The connection closed: 0 if the response is complete (a body without a
+/// length completes here), else `-code` (truncated: `BadResponse`).
+///
+/// # Safety
+/// `r` NULL or initialised.
+#[no_mangle]
+pub unsafe extern "C" fn upy_azure_response_eof(r: *mut UpyAzureResponse) -> c_int {
+    match r
+        .as_mut()
+        .ok_or(Error::InvalidState)
+        .and_then(|r| r.finish())
+    {
+        Ok(()) => 0,
+        Err(e) => -e.code(),
+    }
+}
+
+/// 0 success (2xx), 1 renew the token (401), 2 fatal, 3 retry (408, 429, 5xx).
+#[no_mangle]
+pub extern "C" fn upy_azure_classify(status: u16) -> u8 {
+    response::classify(status) as u8
+}
+
+/// Milliseconds to wait before retry `attempt` (0-based): full jitter below
+/// `min(cap_ms, base_ms * 2^attempt)`, at least `retry_after_s` seconds
+/// (up to 120 s) when `retry_after_s >= 0`.
+#[no_mangle]
+pub extern "C" fn upy_azure_backoff_ms(
+    attempt: u32,
+    base_ms: u32,
+    cap_ms: u32,
+    random: u32,
+    retry_after_s: i32,
+) -> u32 {
+    backoff::delay_ms(
+        attempt,
+        base_ms,
+        cap_ms,
+        random,
+        u32::try_from(retry_after_s).ok(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(b: &[u8]) -> UpyAzureStr<'_> {
+        UpyAzureStr::new(b)
+    }
+
+    #[test]
+    fn request_round_trip() {
+        let props = [UpyAzureProperty::new(b"Alert", b"Strong Wind")];
+        let r = UpyAzureRequest {
+            kind: 0,
+            batch: false,
+            keep_alive: true,
+            host: s(b"ns.servicebus.windows.net"),
+            entity: s(b"hub"),
+            publisher: s(b"dev1"),
+            partition_id: UpyAzureStr::NONE,
+            module_id: UpyAzureStr::NONE,
+            token: s(b"SharedAccessSignature sr=a&sig=b&se=1&skn=c"),
+            content_type: UpyAzureStr::NONE,
+            partition_key: s(b"k"),
+            properties: props.as_ptr(),
+            n_properties: props.len(),
+            body_len: 3,
+            max_size: 262144,
+        };
+        let n = unsafe { upy_azure_request_head_len(&r) };
+        assert!(n > 0);
+        let mut out = std::vec![0u8; n as usize];
+        assert_eq!(
+            unsafe { upy_azure_request_head(out.as_mut_ptr(), out.len(), &r) },
+            n
+        );
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "POST /hub/publishers/dev1/messages?timeout=60&api-version=2014-01 HTTP/1.1\r\n\
+             Host: ns.servicebus.windows.net\r\n\
+             Authorization: SharedAccessSignature sr=a&sig=b&se=1&skn=c\r\n\
+             Content-Type: application/atom+xml;type=entry;charset=utf-8\r\n\
+             Content-Length: 3\r\n\
+             BrokerProperties: {\"PartitionKey\":\"k\"}\r\n\
+             Alert: Strong Wind\r\n\
+             Connection: keep-alive\r\n\r\n"
+        );
+        assert_eq!(
+            unsafe { upy_azure_request_head(out.as_mut_ptr(), out.len() - 1, &r) },
+            -(Error::BufferTooSmall.code() as isize)
+        );
+        let bad = UpyAzureRequest { kind: 3, ..r };
+        assert_eq!(
+            unsafe { upy_azure_request_head_len(&bad) },
+            -(Error::InvalidState.code() as isize)
+        );
+        assert_eq!(
+            unsafe { upy_azure_request_head_len(core::ptr::null()) },
+            -(Error::InvalidState.code() as isize)
+        );
+        let big = UpyAzureRequest {
+            body_len: 262145,
+            ..r
+        };
+        assert_eq!(
+            unsafe { upy_azure_request_head_len(&big) },
+            -(Error::MessageTooLarge.code() as isize)
+        );
+    }
+
+    #[test]
+    fn batch_count_then_write() {
+        let props = [UpyAzureProperty::new(b"k", b"v")];
+        let events: [(&[u8], &[UpyAzureProperty<'_>]); 2] = [(b"m1", &[]), (b"m2", &props)];
+        let mut b = core::mem::MaybeUninit::<UpyAzureBatch>::uninit();
+        unsafe {
+            upy_azure_batch_init(b.as_mut_ptr(), core::ptr::null_mut(), 0, 2, 1000);
+            let b = b.assume_init_mut();
+            assert_eq!(
+                upy_azure_batch_finish(b),
+                -(Error::EmptyBatch.code() as isize)
+            );
+            for (body, p) in events {
+                assert_eq!(
+                    upy_azure_batch_add(b, s(body), p.as_ptr(), p.len(), UpyAzureStr::NONE),
+                    0
+                );
+            }
+            let n = upy_azure_batch_finish(b);
+            assert!(n > 0);
+            let mut buf = std::vec![0u8; n as usize];
+            upy_azure_batch_init(b, buf.as_mut_ptr(), buf.len(), 2, 1000);
+            for (body, p) in events {
+                assert_eq!(
+                    upy_azure_batch_add(b, s(body), p.as_ptr(), p.len(), UpyAzureStr::NONE),
+                    0
+                );
+            }
+            assert_eq!(
+                upy_azure_batch_add(b, s(b"x"), core::ptr::null(), 0, s(b"pk")),
+                -Error::InvalidState.code()
+            );
+            assert_eq!(upy_azure_batch_finish(b), n);
+            assert_eq!(b.count, 2);
+            assert_eq!(
+                std::str::from_utf8(&buf).unwrap(),
+                r#"[{"body":"bTE="},{"body":"bTI=","properties":{"iothub-app-k":"v"}}]"#
+            );
+        }
+    }
+
+    #[test]
+    fn response_abi() {
+        let mut r = core::mem::MaybeUninit::<UpyAzureResponse>::uninit();
+        let resp = b"HTTP/1.1 503 Busy\r\nRetry-After: 4\r\nContent-Length: 4\r\n\r\nbusyHTTP/1.1";
+        unsafe {
+            upy_azure_response_init(r.as_mut_ptr());
+            let r = r.assume_init_mut();
+            assert_eq!(upy_azure_response_eof(r), -Error::BadResponse.code());
+            upy_azure_response_init(r);
+            assert_eq!(upy_azure_response_feed(r, core::ptr::null(), 5), 0);
+            assert_eq!(
+                upy_azure_response_feed(r, resp.as_ptr(), resp.len()),
+                resp.len() as isize - 8
+            );
+            assert!(r.complete && r.keep_alive);
+            assert_eq!((r.status, r.retry_after), (503, 4));
+            assert_eq!(&r.excerpt[..r.excerpt_len as usize], b"busy");
+            assert_eq!(upy_azure_response_eof(r), 0);
+            assert_eq!(upy_azure_classify(r.status), 3);
+        }
+        assert_eq!(
+            upy_azure_response_size(),
+            core::mem::size_of::<UpyAzureResponse>()
+        );
+        assert_eq!(upy_azure_backoff_ms(0, 500, 30_000, 0, r_none()), 0);
+        assert_eq!(upy_azure_backoff_ms(0, 500, 30_000, 0, 4), 4000);
+        assert_eq!(upy_azure_classify(201), 0);
+        assert_eq!(upy_azure_classify(401), 1);
+        assert_eq!(upy_azure_classify(403), 2);
+    }
+
+    fn r_none() -> i32 {
+        -1
+    }
+}

@@ -1,0 +1,237 @@
+//! JSON string escaping (RFC 8259) and [`Sink`], the output every framing
+//! function writes to. A sink either writes through a [`Writer`] or only
+//! counts, so one code path gives both the exact length and the bytes.
+
+use crate::error::{Error, Result};
+use crate::percent::hex_digit;
+use crate::writer::Writer;
+
+/// Where framing code writes: a [`Writer`] over the caller's buffer, or
+/// nothing at all (counting mode: only the length is kept).
+pub struct Sink<'a> {
+    w: Option<Writer<'a>>,
+    counted: usize,
+}
+
+impl<'a> Sink<'a> {
+    /// A sink that writes nothing and counts the bytes.
+    pub fn counter() -> Self {
+        Sink {
+            w: None,
+            counted: 0,
+        }
+    }
+
+    /// A sink writing into `buf`; `BufferTooSmall` once it is full.
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Sink {
+            w: Some(Writer::new(buf)),
+            counted: 0,
+        }
+    }
+
+    /// Counts when `buf` is `None` (the C ABI's NULL buffer), else writes.
+    pub fn from_option(buf: Option<&'a mut [u8]>) -> Self {
+        match buf {
+            Some(b) => Self::new(b),
+            None => Self::counter(),
+        }
+    }
+
+    /// Bytes written (or counted) so far.
+    pub fn len(&self) -> usize {
+        match &self.w {
+            Some(w) => w.len(),
+            None => self.counted,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The writer in writing mode, `None` in counting mode.
+    pub fn writer(&mut self) -> Option<&mut Writer<'a>> {
+        self.w.as_mut()
+    }
+
+    /// Adds `n` to the count (counting mode only: in writing mode the
+    /// writer's own position is the length). A length past `usize` fits no
+    /// buffer: `BufferTooSmall`.
+    pub fn count(&mut self, n: usize) -> Result<()> {
+        self.counted = self.counted.checked_add(n).ok_or(Error::BufferTooSmall)?;
+        Ok(())
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
+        match self.w.as_mut() {
+            Some(w) => w.push(bytes),
+            None => self.count(bytes.len()),
+        }
+    }
+
+    pub fn push_byte(&mut self, b: u8) -> Result<()> {
+        self.push(core::slice::from_ref(&b))
+    }
+
+    /// Decimal digits of `n`.
+    pub fn push_u64(&mut self, n: u64) -> Result<()> {
+        let mut digits = [0u8; 20];
+        let mut d = Writer::new(&mut digits);
+        d.push_u64(n)?;
+        self.push(d.written())
+    }
+}
+
+/// Writes `input` escaped as the inside of a JSON string (no quotes):
+/// `"` and `\` get a backslash, control characters below 0x20 become
+/// `\b \t \n \f \r` or `\u00XX`, everything else (UTF-8 included) is copied.
+/// `input` must be valid UTF-8, else `InvalidUtf8` (nothing is checked
+/// byte-wise after that: valid UTF-8 is valid JSON text).
+pub fn escape_into(s: &mut Sink<'_>, input: &[u8]) -> Result<()> {
+    if core::str::from_utf8(input).is_err() {
+        return Err(Error::InvalidUtf8);
+    }
+    let mut start = 0;
+    for (i, &b) in input.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        // Copy the plain run before this byte in one go.
+        s.push(input.get(start..i).unwrap_or(&[]))?;
+        start = i + 1;
+        let short = match b {
+            b'"' | b'\\' => b,
+            8 => b'b',
+            9 => b't',
+            10 => b'n',
+            12 => b'f',
+            13 => b'r',
+            _ => 0,
+        };
+        if short != 0 {
+            s.push(&[b'\\', short])?;
+        } else {
+            s.push(&[b'\\', b'u', b'0', b'0', hex_digit(b >> 4), hex_digit(b)])?;
+        }
+    }
+    s.push(input.get(start..).unwrap_or(&[]))
+}
+
+/// Exact length of `input` once escaped by [`escape_into`] (no quotes).
+pub fn escaped_len(input: &[u8]) -> Result<usize> {
+    let mut s = Sink::counter();
+    escape_into(&mut s, input)?;
+    Ok(s.len())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn esc(input: &[u8]) -> Result<std::vec::Vec<u8>> {
+        let mut b = std::vec![0u8; input.len() * 6 + 1];
+        let mut s = Sink::new(&mut b);
+        escape_into(&mut s, input)?;
+        let n = s.len();
+        assert_eq!(escaped_len(input), Ok(n));
+        Ok(b[..n].to_vec())
+    }
+
+    /// A strict decoder of the inside of a JSON string, for the round trip.
+    pub(crate) fn unescape(s: &[u8]) -> Option<std::vec::Vec<u8>> {
+        let mut out = std::vec::Vec::new();
+        let mut i = 0;
+        while i < s.len() {
+            let b = s[i];
+            i += 1;
+            match b {
+                b'"' => return None,
+                0..=0x1f => return None,
+                b'\\' => {
+                    let e = *s.get(i)?;
+                    i += 1;
+                    match e {
+                        b'"' | b'\\' | b'/' => out.push(e),
+                        b'b' => out.push(8),
+                        b't' => out.push(9),
+                        b'n' => out.push(10),
+                        b'f' => out.push(12),
+                        b'r' => out.push(13),
+                        b'u' => {
+                            let hex = std::str::from_utf8(s.get(i..i + 4)?).ok()?;
+                            i += 4;
+                            let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+                            let mut buf = [0u8; 4];
+                            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => out.push(b),
+            }
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(esc(b"plain").unwrap(), b"plain");
+        assert_eq!(esc(b"").unwrap(), b"");
+        assert_eq!(esc(b"a\"b\\c").unwrap(), br#"a\"b\\c"#);
+        assert_eq!(
+            esc(b"\x08\x09\x0a\x0c\x0d").unwrap(),
+            br#"\b\t\n\f\r"#.to_vec()
+        );
+        assert_eq!(
+            esc(b"\x00\x01\x0b\x1f\x7f").unwrap(),
+            b"\\u0000\\u0001\\u000B\\u001F\x7f".to_vec()
+        );
+        assert_eq!(esc("é€😀/".as_bytes()).unwrap(), "é€😀/".as_bytes());
+    }
+
+    #[test]
+    fn invalid_utf8() {
+        for bad in [&b"\xff"[..], b"a\xc3", b"\xed\xa0\x80", b"\xc0\xaf"] {
+            assert_eq!(esc(bad), Err(Error::InvalidUtf8));
+            assert_eq!(escaped_len(bad), Err(Error::InvalidUtf8));
+        }
+    }
+
+    #[test]
+    fn sink_full() {
+        let mut b = [0u8; 3];
+        let mut s = Sink::new(&mut b);
+        assert_eq!(escape_into(&mut s, b"ab\n"), Err(Error::BufferTooSmall));
+        let mut c = Sink::counter();
+        c.push_u64(12345).unwrap();
+        c.push_byte(b'x').unwrap();
+        assert_eq!(c.len(), 6);
+        assert_eq!(c.count(usize::MAX), Err(Error::BufferTooSmall));
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(s in any::<std::string::String>()) {
+            let e = esc(s.as_bytes()).unwrap();
+            prop_assert!(e.iter().all(|&b| b >= 0x20));
+            prop_assert_eq!(unescape(&e).unwrap(), s.as_bytes().to_vec());
+        }
+
+        #[test]
+        fn bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let ok = std::str::from_utf8(&b).is_ok();
+            match esc(&b) {
+                Ok(e) => {
+                    prop_assert!(ok);
+                    prop_assert_eq!(unescape(&e).unwrap(), b);
+                }
+                Err(e) => {
+                    prop_assert!(!ok);
+                    prop_assert_eq!(e, Error::InvalidUtf8);
+                }
+            }
+        }
+    }
+}
