@@ -250,7 +250,7 @@ def _sign(key: bytes, message: bytes) -> str:
 
 
 def _strip_scheme(uri: str) -> str:
-    low = uri.strip().lower()
+    low = uri.lower()
     for scheme in ("https://", "http://", "sb://", "amqps://"):
         if low.startswith(scheme):
             return low[len(scheme):]
@@ -899,7 +899,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if faults.slow > 0:
             time.sleep(faults.slow)
         status_line, _head, _payload = self._response_bytes(status, b"", [], False)
-        cut = int(faults.cut_fraction * len(status_line))
+        # at most "HTTP/1.1 " (9 bytes): the client never learns the status code
+        cut = min(int(faults.cut_fraction * 10), 9)
         self.server.out.line(f"fault drop-response {self._describe()} sent={cut}")
         try:
             if cut:
