@@ -8,6 +8,8 @@ UPY_AZURE_ROOT := $(abspath $(UPY_AZURE_MOD_DIR)/..)
 UPY_AZURE_LIB ?= $(UPY_AZURE_ROOT)/target/release/libupy_azure.a
 
 SRC_USERMOD_C += $(UPY_AZURE_MOD_DIR)/modazure.c
+# ARM only (empty on the host): __aeabi_mem* forwarded to the port's memcpy/memset.
+SRC_USERMOD_C += $(UPY_AZURE_MOD_DIR)/aeabi_shims.c
 CFLAGS_USERMOD += -I$(UPY_AZURE_MOD_DIR) -I$(UPY_AZURE_ROOT)/include
 
 # Ports such as cc3200 and qemu put LDFLAGS before their object files, so a
