@@ -16,12 +16,11 @@
 //! `add` either appends the whole event or leaves the batch as it was: on
 //! `MessageTooLarge` the batch so far is still complete and can be sent.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
+use core::marker::PhantomData;
 
 use crate::error::{Error, Result};
 use crate::json::{escape_into, Sink};
-use crate::request::{Kind, UpyAzureProperty, IOT_APP_PREFIX};
+use crate::request::{UpyAzureProperty, IOT_APP_PREFIX, KIND_IOT_HUB};
 
 /// One event of a batch.
 #[derive(Clone, Copy)]
@@ -32,42 +31,78 @@ pub struct Event<'a> {
     pub partition_key: Option<&'a [u8]>,
 }
 
-/// The state of a batch between calls; the buffer is passed to each call
-/// (the same one every time, or `None` throughout to count).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Batch {
-    pub kind: Kind,
-    /// Largest total body, closing `]` included.
-    pub max_size: usize,
+/// A batch under construction, laid out for C (which reads `len` and
+/// `count` and changes nothing). With no buffer (`buf` NULL) it only counts:
+/// run every event through a counting batch to get the exact total, then
+/// again through one writing into a buffer of that size.
+///
+/// `buf` and `cap` are private: safe Rust sets them only from a `&mut`
+/// slice borrowed for `'a`; C sets them through `upy_azure_batch_init`
+/// under that function's contract.
+#[repr(C)]
+pub struct UpyAzureBatch<'a> {
+    buf: *mut u8,
+    cap: usize,
     /// Bytes so far, without the closing `]`.
     pub len: usize,
     /// Events so far.
     pub count: usize,
+    /// 0 Event Hubs, 1 Service Bus, 2 IoT Hub (anything else: `InvalidState`).
+    pub kind: u8,
+    /// Largest total body, closing `]` included (`MessageTooLarge` above).
+    pub max_size: usize,
+    _buf: PhantomData<&'a mut [u8]>,
 }
 
-impl Batch {
-    pub const fn new(kind: Kind, max_size: usize) -> Self {
-        Batch {
-            kind,
-            max_size,
+impl<'a> UpyAzureBatch<'a> {
+    /// An empty batch writing into `buf`, or counting when `buf` is `None`.
+    pub fn new(buf: Option<&'a mut [u8]>, kind: u8, max_size: usize) -> Self {
+        let (buf, cap) = match buf {
+            Some(b) => (b.as_mut_ptr(), b.len()),
+            None => (core::ptr::null_mut(), 0),
+        };
+        // SAFETY: from a live `&'a mut` slice (or NULL).
+        unsafe { Self::from_raw(buf, cap, kind, max_size) }
+    }
+
+    /// # Safety
+    /// `buf` must be NULL or valid for `cap` writes, unaliased, for `'a`.
+    pub unsafe fn from_raw(buf: *mut u8, cap: usize, kind: u8, max_size: usize) -> Self {
+        UpyAzureBatch {
+            buf,
+            cap,
             len: 0,
             count: 0,
+            kind,
+            max_size,
+            _buf: PhantomData,
         }
     }
 
-    /// Appends one event (writing into `buf` from `self.len` on, or only
-    /// counting when `buf` is `None`). On any error nothing changes.
-    pub fn add(&mut self, buf: Option<&mut [u8]>, ev: &Event<'_>) -> Result<()> {
-        let mut s = match buf {
-            Some(b) => Sink::new(b.get_mut(self.len..).ok_or(Error::BufferTooSmall)?),
-            None => Sink::counter(),
-        };
-        s.push_byte(if self.count == 0 { b'[' } else { b',' })?;
-        event(&mut s, self.kind, ev)?;
-        let len = self
-            .len
-            .checked_add(s.len())
-            .ok_or(Error::MessageTooLarge)?;
+    /// The sink for the bytes after `len`.
+    fn sink(&mut self) -> Result<Sink<'_>> {
+        if self.kind > KIND_IOT_HUB {
+            return Err(Error::InvalidState);
+        }
+        if self.buf.is_null() {
+            return Ok(Sink::counter());
+        }
+        // SAFETY: see the type doc.
+        let all = unsafe { core::slice::from_raw_parts_mut(self.buf, self.cap) };
+        all.get_mut(self.len..)
+            .map(Sink::new)
+            .ok_or(Error::BufferTooSmall)
+    }
+
+    /// Appends one event. On any error nothing changes: after
+    /// `MessageTooLarge` the batch so far can still be finished and sent.
+    pub fn add(&mut self, ev: &Event<'_>) -> Result<()> {
+        let (first, kind) = (self.count == 0, self.kind);
+        let mut s = self.sink()?;
+        s.push_byte(if first { b'[' } else { b',' });
+        event(&mut s, kind == KIND_IOT_HUB, ev)?;
+        let n = s.finish()?;
+        let len = self.len.checked_add(n).ok_or(Error::MessageTooLarge)?;
         // Room for the closing `]`.
         if len >= self.max_size {
             return Err(Error::MessageTooLarge);
@@ -77,106 +112,92 @@ impl Batch {
         Ok(())
     }
 
-    /// Closes the array (writes `]` at `self.len` when `buf` is given) and
-    /// returns the total length. The batch itself does not change: adding
-    /// more events and finishing again is fine.
-    pub fn finish(&self, buf: Option<&mut [u8]>) -> Result<usize> {
+    /// Closes the array (writes `]` after the events when writing) and
+    /// returns the total length; `EmptyBatch` without events. The batch
+    /// does not change: adding more events and finishing again is fine.
+    pub fn finish(&mut self) -> Result<usize> {
         if self.count == 0 {
             return Err(Error::EmptyBatch);
         }
-        if let Some(b) = buf {
-            *b.get_mut(self.len).ok_or(Error::BufferTooSmall)? = b']';
-        }
+        let mut s = self.sink()?;
+        s.push_byte(b']');
+        s.finish()?;
         self.len.checked_add(1).ok_or(Error::MessageTooLarge)
-    }
-}
-
-/// Standard base64 with padding, counted or written in place.
-fn base64(s: &mut Sink<'_>, data: &[u8]) -> Result<()> {
-    let n = base64::encoded_len(data.len(), true).ok_or(Error::MessageTooLarge)?;
-    match s.writer() {
-        Some(w) => {
-            let dst = w.reserve(n)?;
-            STANDARD
-                .encode_slice(data, dst)
-                .map(|_| ())
-                .map_err(|_| Error::BufferTooSmall)
-        }
-        None => s.count(n),
     }
 }
 
 /// `"<prefix><escaped>"`.
 fn string(s: &mut Sink<'_>, prefix: &[u8], v: &[u8]) -> Result<()> {
-    s.push_byte(b'"')?;
-    s.push(prefix)?;
+    s.push_byte(b'"');
+    s.push(prefix);
     escape_into(s, v)?;
-    s.push_byte(b'"')
+    s.push_byte(b'"');
+    Ok(())
 }
 
 /// One `{...}` object.
-fn event(s: &mut Sink<'_>, kind: Kind, ev: &Event<'_>) -> Result<()> {
-    let iot = kind == Kind::IotHub;
+fn event(s: &mut Sink<'_>, iot: bool, ev: &Event<'_>) -> Result<()> {
     if iot {
         if ev.partition_key.is_some() {
             return Err(Error::InvalidState);
         }
-        s.push(b"{\"body\":\"")?;
-        base64(s, ev.body)?;
-        s.push_byte(b'"')?;
+        s.push(b"{\"body\":\"");
+        s.push_base64(ev.body);
+        s.push_byte(b'"');
     } else {
-        s.push(b"{\"Body\":")?;
+        s.push(b"{\"Body\":");
         string(s, b"", ev.body)?;
     }
-    if !ev.properties.is_empty() {
-        s.push(if iot {
-            b",\"properties\":{"
-        } else {
-            b",\"UserProperties\":{"
-        })?;
-        for (i, p) in ev.properties.iter().enumerate() {
-            if i > 0 {
-                s.push_byte(b',')?;
-            }
-            let name = p.name.bytes();
-            if name.is_empty() {
-                return Err(Error::InvalidHeaderName);
-            }
-            string(s, if iot { IOT_APP_PREFIX } else { b"" }, name)?;
-            s.push_byte(b':')?;
-            string(s, b"", p.value.bytes())?;
+    let mut sep: &[u8] = if iot {
+        b",\"properties\":{"
+    } else {
+        b",\"UserProperties\":{"
+    };
+    for p in ev.properties {
+        let name = p.name.bytes();
+        if name.is_empty() {
+            return Err(Error::InvalidHeaderName);
         }
-        s.push_byte(b'}')?;
+        s.push(sep);
+        sep = b",";
+        string(s, if iot { IOT_APP_PREFIX } else { b"" }, name)?;
+        s.push_byte(b':');
+        string(s, b"", p.value.bytes())?;
+    }
+    if !ev.properties.is_empty() {
+        s.push_byte(b'}');
     }
     if let Some(pk) = ev.partition_key {
-        s.push(b",\"BrokerProperties\":{\"PartitionKey\":")?;
+        s.push(b",\"BrokerProperties\":{\"PartitionKey\":");
         string(s, b"", pk)?;
-        s.push_byte(b'}')?;
+        s.push_byte(b'}');
     }
-    s.push_byte(b'}')
+    s.push_byte(b'}');
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::{KIND_EVENT_HUB, KIND_SERVICE_BUS};
     use proptest::prelude::*;
     use std::string::String;
     use std::vec::Vec;
 
     /// Counts, then writes into a buffer of exactly the counted size.
-    fn build(kind: Kind, max: usize, events: &[Event<'_>]) -> Result<String> {
-        let mut c = Batch::new(kind, max);
+    fn build(kind: u8, max: usize, events: &[Event<'_>]) -> Result<String> {
+        let mut c = UpyAzureBatch::new(None, kind, max);
         for e in events {
-            c.add(None, e)?;
+            c.add(e)?;
         }
-        let n = c.finish(None)?;
+        let n = c.finish()?;
         let mut buf = std::vec![0u8; n];
-        let mut w = Batch::new(kind, max);
+        let mut w = UpyAzureBatch::new(Some(&mut buf), kind, max);
         for e in events {
-            w.add(Some(&mut buf), e).unwrap();
+            w.add(e).unwrap();
         }
-        assert_eq!(w, c);
-        assert_eq!(w.finish(Some(&mut buf)), Ok(n));
+        assert_eq!((w.len, w.count), (c.len, c.count));
+        assert_eq!(w.finish(), Ok(n));
         Ok(String::from_utf8(buf).unwrap())
     }
 
@@ -196,7 +217,7 @@ mod tests {
     fn event_hub_doc_example() {
         let props = [UpyAzureProperty::new(b"Alert", b"Strong Wind")];
         let s = build(
-            Kind::EventHub,
+            KIND_EVENT_HUB,
             1000,
             &[ev(b"m1", &[], None), ev(b"m2", &props, Some(b"k"))],
         )
@@ -214,7 +235,7 @@ mod tests {
             UpyAzureProperty::new(b"n", b""),
         ];
         let s = build(
-            Kind::ServiceBus,
+            KIND_SERVICE_BUS,
             1000,
             &[ev(b"{\"t\":1}\r\n", &props, Some(b"\\"))],
         )
@@ -225,16 +246,16 @@ mod tests {
         );
         let bad = [UpyAzureProperty::new(b"n", b"\xff")];
         assert_eq!(
-            build(Kind::EventHub, 1000, &[ev(b"\xc3", &[], None)]),
+            build(KIND_EVENT_HUB, 1000, &[ev(b"\xc3", &[], None)]),
             Err(Error::InvalidUtf8)
         );
         assert_eq!(
-            build(Kind::EventHub, 1000, &[ev(b"x", &bad, None)]),
+            build(KIND_EVENT_HUB, 1000, &[ev(b"x", &bad, None)]),
             Err(Error::InvalidUtf8)
         );
         let empty = [UpyAzureProperty::new(b"", b"v")];
         assert_eq!(
-            build(Kind::IotHub, 1000, &[ev(b"x", &empty, None)]),
+            build(KIND_IOT_HUB, 1000, &[ev(b"x", &empty, None)]),
             Err(Error::InvalidHeaderName)
         );
     }
@@ -246,7 +267,7 @@ mod tests {
             UpyAzureProperty::new(b"t", b"1"),
         ];
         let s = build(
-            Kind::IotHub,
+            KIND_IOT_HUB,
             1000,
             &[
                 ev(b"\x00\xff binary", &props, None),
@@ -260,47 +281,50 @@ mod tests {
             r#"[{"body":"AP8gYmluYXJ5","properties":{"iothub-app-k":"v","iothub-app-t":"1"}},{"body":""},{"body":"YWI="}]"#
         );
         assert_eq!(
-            build(Kind::IotHub, 1000, &[ev(b"x", &[], Some(b"k"))]),
+            build(KIND_IOT_HUB, 1000, &[ev(b"x", &[], Some(b"k"))]),
             Err(Error::InvalidState)
         );
     }
 
     #[test]
     fn empty_and_limits() {
-        assert_eq!(build(Kind::EventHub, 1000, &[]), Err(Error::EmptyBatch));
+        assert_eq!(build(KIND_EVENT_HUB, 1000, &[]), Err(Error::EmptyBatch));
         // `[{"Body":"m1"}]` is 15 bytes.
-        assert!(build(Kind::EventHub, 15, &[ev(b"m1", &[], None)]).is_ok());
+        assert!(build(KIND_EVENT_HUB, 15, &[ev(b"m1", &[], None)]).is_ok());
         assert_eq!(
-            build(Kind::EventHub, 14, &[ev(b"m1", &[], None)]),
+            build(KIND_EVENT_HUB, 14, &[ev(b"m1", &[], None)]),
             Err(Error::MessageTooLarge)
         );
         // A refused event leaves the batch intact and sendable.
         let mut buf = [0u8; 64];
-        let mut b = Batch::new(Kind::EventHub, 20);
-        b.add(Some(&mut buf), &ev(b"m1", &[], None)).unwrap();
-        let before = b;
-        assert_eq!(
-            b.add(Some(&mut buf), &ev(b"m2", &[], None)),
-            Err(Error::MessageTooLarge)
-        );
-        assert_eq!(b, before);
-        assert_eq!(b.finish(Some(&mut buf)), Ok(15));
+        let mut b = UpyAzureBatch::new(Some(&mut buf), KIND_EVENT_HUB, 20);
+        b.add(&ev(b"m1", &[], None)).unwrap();
+        let before = (b.len, b.count);
+        assert_eq!(b.add(&ev(b"m2", &[], None)), Err(Error::MessageTooLarge));
+        assert_eq!(b.add(&ev(b"\xff", &[], None)), Err(Error::InvalidUtf8));
+        assert_eq!((b.len, b.count), before);
+        assert_eq!(b.finish(), Ok(15));
         assert_eq!(&buf[..15], br#"[{"Body":"m1"}]"#);
         // Finish, add more, finish again.
-        let mut b = Batch::new(Kind::EventHub, 100);
-        b.add(Some(&mut buf), &ev(b"a", &[], None)).unwrap();
-        assert_eq!(b.finish(Some(&mut buf)), Ok(14));
-        b.add(Some(&mut buf), &ev(b"b", &[], None)).unwrap();
-        assert_eq!(b.finish(Some(&mut buf)), Ok(27));
+        let mut b = UpyAzureBatch::new(Some(&mut buf), KIND_EVENT_HUB, 100);
+        b.add(&ev(b"a", &[], None)).unwrap();
+        assert_eq!(b.finish(), Ok(14));
+        b.add(&ev(b"b", &[], None)).unwrap();
+        assert_eq!(b.finish(), Ok(27));
         assert_eq!(&buf[..27], br#"[{"Body":"a"},{"Body":"b"}]"#);
         // Too small a buffer.
         let mut small = [0u8; 10];
-        let mut b = Batch::new(Kind::EventHub, 100);
-        assert_eq!(
-            b.add(Some(&mut small), &ev(b"abc", &[], None)),
-            Err(Error::BufferTooSmall)
-        );
-        assert_eq!(b, Batch::new(Kind::EventHub, 100));
+        let mut b = UpyAzureBatch::new(Some(&mut small), KIND_EVENT_HUB, 100);
+        assert_eq!(b.add(&ev(b"abc", &[], None)), Err(Error::BufferTooSmall));
+        assert_eq!((b.len, b.count), (0, 0));
+        let mut twelve = [0u8; 12];
+        let mut b = UpyAzureBatch::new(Some(&mut twelve), KIND_EVENT_HUB, 100);
+        b.add(&ev(b"", &[], None)).unwrap();
+        assert_eq!(b.len, 12);
+        assert_eq!(b.finish(), Err(Error::BufferTooSmall));
+        // Unknown kind.
+        let mut b = UpyAzureBatch::new(None, 3, 100);
+        assert_eq!(b.add(&ev(b"", &[], None)), Err(Error::InvalidState));
     }
 
     /// A minimal JSON checker for what batches contain: arrays, objects,
@@ -365,7 +389,6 @@ mod tests {
             ),
             max in 0usize..600,
         ) {
-            let kind = Kind::from_u8(kind).unwrap();
             let props: Vec<Vec<UpyAzureProperty<'_>>> = events
                 .iter()
                 .map(|(_, p, _)| p.iter().map(|(n, v)| UpyAzureProperty::new(n, v)).collect())

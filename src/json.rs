@@ -2,39 +2,43 @@
 //! function writes to. A sink either writes through a [`Writer`] or only
 //! counts, so one code path gives both the exact length and the bytes.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
 use crate::error::{Error, Result};
-use crate::percent::hex_digit;
+use crate::percent::{self, hex_digit};
 use crate::writer::Writer;
 
 /// Where framing code writes: a [`Writer`] over the caller's buffer, or
 /// nothing at all (counting mode: only the length is kept).
+///
+/// Writes do not return errors: the first failure (the buffer is full, or
+/// the count passes `usize`) makes the sink drop everything after it, and
+/// [`Sink::finish`] reports it as `BufferTooSmall`. The framing code stays
+/// straight-line, with no error branch per piece.
 pub struct Sink<'a> {
     w: Option<Writer<'a>>,
     counted: usize,
+    full: bool,
 }
 
 impl<'a> Sink<'a> {
     /// A sink that writes nothing and counts the bytes.
     pub fn counter() -> Self {
-        Sink {
-            w: None,
-            counted: 0,
-        }
+        Self::from_option(None)
     }
 
-    /// A sink writing into `buf`; `BufferTooSmall` once it is full.
+    /// A sink writing into `buf`.
     pub fn new(buf: &'a mut [u8]) -> Self {
-        Sink {
-            w: Some(Writer::new(buf)),
-            counted: 0,
-        }
+        Self::from_option(Some(buf))
     }
 
     /// Counts when `buf` is `None` (the C ABI's NULL buffer), else writes.
     pub fn from_option(buf: Option<&'a mut [u8]>) -> Self {
-        match buf {
-            Some(b) => Self::new(b),
-            None => Self::counter(),
+        Sink {
+            w: buf.map(Writer::new),
+            counted: 0,
+            full: false,
         }
     }
 
@@ -50,46 +54,107 @@ impl<'a> Sink<'a> {
         self.len() == 0
     }
 
-    /// The writer in writing mode, `None` in counting mode.
-    pub fn writer(&mut self) -> Option<&mut Writer<'a>> {
-        self.w.as_mut()
-    }
-
-    /// Adds `n` to the count (counting mode only: in writing mode the
-    /// writer's own position is the length). A length past `usize` fits no
-    /// buffer: `BufferTooSmall`.
-    pub fn count(&mut self, n: usize) -> Result<()> {
-        self.counted = self.counted.checked_add(n).ok_or(Error::BufferTooSmall)?;
-        Ok(())
-    }
-
-    pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
-        match self.w.as_mut() {
-            Some(w) => w.push(bytes),
-            None => self.count(bytes.len()),
+    /// The length, or `BufferTooSmall` if anything did not fit.
+    pub fn finish(&self) -> Result<usize> {
+        if self.full {
+            Err(Error::BufferTooSmall)
+        } else {
+            Ok(self.len())
         }
     }
 
-    pub fn push_byte(&mut self, b: u8) -> Result<()> {
-        self.push(core::slice::from_ref(&b))
+    /// Writes with `write`, or counts `n` bytes in counting mode.
+    fn put(&mut self, n: usize, write: impl FnOnce(&mut Writer<'a>) -> Result<()>) {
+        if self.full {
+            return;
+        }
+        let r = match self.w.as_mut() {
+            Some(w) => write(w),
+            None => match self.counted.checked_add(n) {
+                Some(c) => {
+                    self.counted = c;
+                    Ok(())
+                }
+                None => Err(Error::BufferTooSmall),
+            },
+        };
+        self.full = r.is_err();
+    }
+
+    #[inline(never)]
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.put(bytes.len(), |w| w.push(bytes));
+    }
+
+    pub fn push_byte(&mut self, b: u8) {
+        self.push(core::slice::from_ref(&b));
     }
 
     /// Decimal digits of `n`.
-    pub fn push_u64(&mut self, n: u64) -> Result<()> {
+    pub fn push_u64(&mut self, n: u64) {
         let mut digits = [0u8; 20];
         let mut d = Writer::new(&mut digits);
-        d.push_u64(n)?;
-        self.push(d.written())
+        // 20 digits always fit.
+        let _ = d.push_u64(n);
+        self.push(d.written());
     }
+
+    /// `bytes` percent-encoded ([`percent::encode_into`]).
+    pub fn push_percent(&mut self, bytes: &[u8]) {
+        self.put(percent::encoded_len(bytes), |w| {
+            percent::encode_into(w, bytes)
+        });
+    }
+
+    /// Standard base64 of `data`, with padding.
+    pub fn push_base64(&mut self, data: &[u8]) {
+        let n = base64::encoded_len(data.len(), true).unwrap_or(usize::MAX);
+        self.put(n, |w| {
+            let dst = w.reserve(n)?;
+            STANDARD
+                .encode_slice(data, dst)
+                .map(drop)
+                .map_err(|_| Error::BufferTooSmall)
+        });
+    }
+}
+
+/// RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+/// (Smaller than `core::str::from_utf8`, which matters in the firmware.)
+pub fn is_utf8(s: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = s.get(i) {
+        i += 1;
+        if b < 0x80 {
+            continue;
+        }
+        let (n, min) = match b {
+            0xC2..=0xDF => (1, 0x80),
+            0xE0..=0xEF => (2, 0x800),
+            0xF0..=0xF4 => (3, 0x10000),
+            _ => return false,
+        };
+        let mut c = u32::from(b & (0x3F >> n));
+        for _ in 0..n {
+            match s.get(i) {
+                Some(&x) if x & 0xC0 == 0x80 => c = (c << 6) | u32::from(x & 0x3F),
+                _ => return false,
+            }
+            i += 1;
+        }
+        if c < min || c > 0x10FFFF || (0xD800..=0xDFFF).contains(&c) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Writes `input` escaped as the inside of a JSON string (no quotes):
 /// `"` and `\` get a backslash, control characters below 0x20 become
 /// `\b \t \n \f \r` or `\u00XX`, everything else (UTF-8 included) is copied.
-/// `input` must be valid UTF-8, else `InvalidUtf8` (nothing is checked
-/// byte-wise after that: valid UTF-8 is valid JSON text).
+/// `input` must be valid UTF-8, else `InvalidUtf8` (and nothing is written).
 pub fn escape_into(s: &mut Sink<'_>, input: &[u8]) -> Result<()> {
-    if core::str::from_utf8(input).is_err() {
+    if !is_utf8(input) {
         return Err(Error::InvalidUtf8);
     }
     let mut start = 0;
@@ -98,7 +163,7 @@ pub fn escape_into(s: &mut Sink<'_>, input: &[u8]) -> Result<()> {
             continue;
         }
         // Copy the plain run before this byte in one go.
-        s.push(input.get(start..i).unwrap_or(&[]))?;
+        s.push(input.get(start..i).unwrap_or(&[]));
         start = i + 1;
         let short = match b {
             b'"' | b'\\' => b,
@@ -110,19 +175,20 @@ pub fn escape_into(s: &mut Sink<'_>, input: &[u8]) -> Result<()> {
             _ => 0,
         };
         if short != 0 {
-            s.push(&[b'\\', short])?;
+            s.push(&[b'\\', short]);
         } else {
-            s.push(&[b'\\', b'u', b'0', b'0', hex_digit(b >> 4), hex_digit(b)])?;
+            s.push(&[b'\\', b'u', b'0', b'0', hex_digit(b >> 4), hex_digit(b)]);
         }
     }
-    s.push(input.get(start..).unwrap_or(&[]))
+    s.push(input.get(start..).unwrap_or(&[]));
+    Ok(())
 }
 
 /// Exact length of `input` once escaped by [`escape_into`] (no quotes).
 pub fn escaped_len(input: &[u8]) -> Result<usize> {
     let mut s = Sink::counter();
     escape_into(&mut s, input)?;
-    Ok(s.len())
+    s.finish()
 }
 
 #[cfg(test)]
@@ -134,7 +200,7 @@ pub(crate) mod tests {
         let mut b = std::vec![0u8; input.len() * 6 + 1];
         let mut s = Sink::new(&mut b);
         escape_into(&mut s, input)?;
-        let n = s.len();
+        let n = s.finish().unwrap();
         assert_eq!(escaped_len(input), Ok(n));
         Ok(b[..n].to_vec())
     }
@@ -203,12 +269,21 @@ pub(crate) mod tests {
     fn sink_full() {
         let mut b = [0u8; 3];
         let mut s = Sink::new(&mut b);
-        assert_eq!(escape_into(&mut s, b"ab\n"), Err(Error::BufferTooSmall));
+        assert_eq!(escape_into(&mut s, b"ab\n"), Ok(()));
+        assert_eq!(s.finish(), Err(Error::BufferTooSmall));
+        // Nothing after the first failure is written, even if it would fit.
+        s.push(b"");
+        s.push_byte(b'x');
+        assert_eq!((s.len(), s.finish()), (2, Err(Error::BufferTooSmall)));
         let mut c = Sink::counter();
-        c.push_u64(12345).unwrap();
-        c.push_byte(b'x').unwrap();
-        assert_eq!(c.len(), 6);
-        assert_eq!(c.count(usize::MAX), Err(Error::BufferTooSmall));
+        c.push_u64(12345);
+        c.push_byte(b'x');
+        c.push_percent(b"a/");
+        c.push_base64(b"ab");
+        assert_eq!(c.finish(), Ok(14));
+        c.push(&b[..]);
+        c.put(usize::MAX, |_| Ok(()));
+        assert_eq!(c.finish(), Err(Error::BufferTooSmall));
     }
 
     proptest! {
@@ -217,6 +292,24 @@ pub(crate) mod tests {
             let e = esc(s.as_bytes()).unwrap();
             prop_assert!(e.iter().all(|&b| b >= 0x20));
             prop_assert_eq!(unescape(&e).unwrap(), s.as_bytes().to_vec());
+        }
+
+        #[test]
+        fn utf8_check_matches_core(b in proptest::collection::vec(any::<u8>(), 0..16)) {
+            prop_assert_eq!(is_utf8(&b), std::str::from_utf8(&b).is_ok());
+        }
+
+        #[test]
+        fn utf8_check_on_near_valid(s in any::<std::string::String>(), i in any::<usize>(), x in any::<u8>()) {
+            let mut b = s.into_bytes();
+            prop_assert!(is_utf8(&b));
+            if !b.is_empty() {
+                let n = b.len();
+                b[i % n] = x;
+                prop_assert_eq!(is_utf8(&b), std::str::from_utf8(&b).is_ok());
+                b.truncate(i % n);
+                prop_assert_eq!(is_utf8(&b), std::str::from_utf8(&b).is_ok());
+            }
         }
 
         #[test]

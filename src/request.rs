@@ -16,7 +16,6 @@ use core::marker::PhantomData;
 use crate::connstr;
 use crate::error::{Error, Result};
 use crate::json::{self, Sink};
-use crate::percent;
 
 /// A byte string as C passes it: `ptr` NULL means "absent".
 ///
@@ -54,13 +53,13 @@ impl<'a> UpyAzureStr<'a> {
         } else {
             // SAFETY: built from a slice by `new`, or handed over by C under
             // the contract of the `unsafe` ABI function (see the type doc).
-            Some(unsafe { crate::ffi::slice(self.ptr, self.len) })
+            Some(unsafe { core::slice::from_raw_parts(self.ptr, self.len) })
         }
     }
 
     /// The bytes; an absent string is empty.
     pub fn bytes(&self) -> &'a [u8] {
-        self.get().unwrap_or(&[])
+        self.get().unwrap_or_default()
     }
 }
 
@@ -82,53 +81,88 @@ impl<'a> UpyAzureProperty<'a> {
     }
 }
 
-/// The service; the C ABI numbers them 0, 1, 2.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    EventHub,
-    ServiceBus,
-    IotHub,
+/// A C array of properties: `ptr` NULL (or `len` 0) is empty. Same
+/// contract as [`UpyAzureStr`]: built from a slice in Rust, handed over by C
+/// under the contract of the `unsafe` ABI functions.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct UpyAzureProperties<'a> {
+    ptr: *const UpyAzureProperty<'a>,
+    len: usize,
+    _life: PhantomData<&'a [UpyAzureProperty<'a>]>,
 }
 
-impl Kind {
-    /// 0 Event Hubs, 1 Service Bus, 2 IoT Hub; anything else `InvalidState`.
-    pub fn from_u8(k: u8) -> Result<Kind> {
-        match k {
-            0 => Ok(Kind::EventHub),
-            1 => Ok(Kind::ServiceBus),
-            2 => Ok(Kind::IotHub),
-            _ => Err(Error::InvalidState),
+impl<'a> UpyAzureProperties<'a> {
+    pub const fn new(p: &'a [UpyAzureProperty<'a>]) -> Self {
+        UpyAzureProperties {
+            ptr: p.as_ptr(),
+            len: p.len(),
+            _life: PhantomData,
+        }
+    }
+
+    /// # Safety
+    /// `ptr` must be NULL or valid for `len` elements for `'a`.
+    pub const unsafe fn from_raw(ptr: *const UpyAzureProperty<'a>, len: usize) -> Self {
+        UpyAzureProperties {
+            ptr,
+            len,
+            _life: PhantomData,
+        }
+    }
+
+    pub fn get(&self) -> &'a [UpyAzureProperty<'a>] {
+        if self.ptr.is_null() || self.len == 0 {
+            &[]
+        } else {
+            // SAFETY: see the type doc.
+            unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
         }
     }
 }
 
-/// What to frame. `None` = not given.
+/// `kind` values: the services.
+pub const KIND_EVENT_HUB: u8 = 0;
+pub const KIND_SERVICE_BUS: u8 = 1;
+pub const KIND_IOT_HUB: u8 = 2;
+
+/// Everything a request head needs, laid out for C. Strings with a NULL
+/// `ptr` are absent; for `host`, `entity` and `token` absent is empty, and
+/// refused.
 ///
-/// Combinations that have no REST target are `InvalidState`: `publisher`
-/// together with `partition_id`; `publisher` or `partition_id` for Service
-/// Bus or IoT Hub; `module_id` for Event Hubs or Service Bus; a
-/// `partition_key` for IoT Hub (IoT Hub has no partition key: refused
-/// rather than silently dropped); a `content_type` for a batch (the batch
-/// content type is what tells the service the body is a batch).
+/// Combinations that have no REST target are `InvalidState`: a `kind` above
+/// 2; `publisher` together with `partition_id`; `publisher` or
+/// `partition_id` for Service Bus or IoT Hub; `module_id` for Event Hubs or
+/// Service Bus; a `partition_key` for IoT Hub (IoT Hub has no partition
+/// key: refused rather than silently dropped); a `content_type` for a batch
+/// (the batch content type is what tells the service the body is a batch).
+#[repr(C)]
 #[derive(Clone, Copy)]
-pub struct Request<'a> {
-    pub kind: Kind,
-    /// The body is a batch built by [`crate::batch`].
+pub struct UpyAzureRequest<'a> {
+    /// 0 Event Hubs, 1 Service Bus, 2 IoT Hub.
+    pub kind: u8,
+    /// The body is a batch built by `upy_azure_batch_*`.
     pub batch: bool,
-    /// `Connection: keep-alive` (else `close`).
+    /// `Connection: keep-alive`, else `Connection: close`.
     pub keep_alive: bool,
-    pub host: &'a [u8],
+    pub host: UpyAzureStr<'a>,
     /// Event hub, queue or topic name, or IoT Hub device id.
-    pub entity: &'a [u8],
-    pub publisher: Option<&'a [u8]>,
-    pub partition_id: Option<&'a [u8]>,
-    pub module_id: Option<&'a [u8]>,
+    pub entity: UpyAzureStr<'a>,
+    /// Event Hubs only: `/{hub}/publishers/{publisher}/messages`.
+    pub publisher: UpyAzureStr<'a>,
+    /// Event Hubs only: `/{hub}/partitions/{partition_id}/messages`.
+    pub partition_id: UpyAzureStr<'a>,
+    /// IoT Hub only: `/devices/{id}/modules/{module_id}/messages/events`.
+    pub module_id: UpyAzureStr<'a>,
     /// The whole `SharedAccessSignature sr=...` string.
-    pub token: &'a [u8],
-    /// Overrides the default content type of a single event.
-    pub content_type: Option<&'a [u8]>,
-    pub partition_key: Option<&'a [u8]>,
-    pub properties: &'a [UpyAzureProperty<'a>],
+    pub token: UpyAzureStr<'a>,
+    /// Single events only; absent = the service's default.
+    pub content_type: UpyAzureStr<'a>,
+    /// Event Hubs / Service Bus only (`BrokerProperties` header).
+    pub partition_key: UpyAzureStr<'a>,
+    /// `Name: value` headers (`iothub-app-Name: value` for IoT Hub).
+    pub properties: UpyAzureProperties<'a>,
+    /// The `Content-Length`.
     pub body_len: usize,
     /// Largest body accepted, in bytes (`MessageTooLarge` above it).
     pub max_size: usize,
@@ -158,7 +192,8 @@ const RESERVED: [&[u8]; 8] = [
 
 /// RFC 7230 `tchar`.
 pub fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    matches!(b, b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'!' | b'#'..=b'\'' | b'*' | b'+'
+        | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
 /// A non-empty RFC 7230 token.
@@ -167,92 +202,83 @@ pub fn is_token(s: &[u8]) -> bool {
 }
 
 /// Visible ASCII, space and tab only (no CR, LF, NUL, DEL, other controls
-/// or bytes above 0x7E).
-pub fn check_value(v: &[u8]) -> Result<()> {
-    if v.iter().all(|&b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+/// or bytes above 0x7E); empty only if `may_be_empty`.
+#[inline(never)]
+fn check_value(v: &[u8], may_be_empty: bool) -> Result<()> {
+    if (may_be_empty || !v.is_empty())
+        && v.iter().all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
+    {
         Ok(())
     } else {
         Err(Error::InvalidHeaderValue)
     }
 }
 
-fn check_nonempty_value(v: &[u8]) -> Result<()> {
-    if v.is_empty() {
-        return Err(Error::InvalidHeaderValue);
-    }
-    check_value(v)
-}
-
-/// One percent-encoded path segment; empty is `InvalidPathSegment`.
-fn segment(s: &mut Sink<'_>, seg: &[u8]) -> Result<()> {
-    if seg.is_empty() {
-        return Err(Error::InvalidPathSegment);
-    }
-    match s.writer() {
-        Some(w) => percent::encode_into(w, seg),
-        None => s.count(percent::encoded_len(seg)),
-    }
-}
-
-/// `CRLF name: value` (a header after the one before it).
-fn header(s: &mut Sink<'_>, name: &[u8], value: &[u8]) -> Result<()> {
-    s.push(b"\r\n")?;
-    s.push(name)?;
-    s.push(b": ")?;
-    s.push(value)
-}
-
 /// Frames the head of `r` into `s`: the one code path behind both
-/// [`head_len`] and [`write_head`].
-pub fn frame(s: &mut Sink<'_>, r: &Request<'_>) -> Result<()> {
+/// [`head_len`] and [`write_head`]. Checks come first where they decide
+/// the target; header values are checked just before they are written (an
+/// error anywhere means nothing is sent).
+pub fn frame(s: &mut Sink<'_>, r: &UpyAzureRequest<'_>) -> Result<()> {
+    let host = r.host.bytes();
+    let entity = r.entity.bytes();
+    let token = r.token.bytes();
+    let (publisher, partition_id, module_id) =
+        (r.publisher.get(), r.partition_id.get(), r.module_id.get());
+    let (content_type, partition_key) = (r.content_type.get(), r.partition_key.get());
+    let iot = r.kind == KIND_IOT_HUB;
+    let eh = r.kind == KIND_EVENT_HUB;
+
     if r.body_len > r.max_size {
         return Err(Error::MessageTooLarge);
     }
-    if !connstr::valid_host(r.host) {
+    if !connstr::valid_host(host) {
         return Err(Error::InvalidHost);
     }
-    let iot = r.kind == Kind::IotHub;
-    if r.batch && r.content_type.is_some() {
+    // The optional second path segment.
+    let (sub, sub_prefix): (_, &[u8]) = match (publisher, partition_id) {
+        (Some(p), None) => (Some(p), b"/publishers/"),
+        (None, p) => (p, b"/partitions/"),
+        _ => return Err(Error::InvalidState),
+    };
+    let bad = r.kind > KIND_IOT_HUB
+        || (r.batch && content_type.is_some())
+        || if iot {
+            sub.is_some() || partition_key.is_some()
+        } else {
+            module_id.is_some() || (!eh && sub.is_some())
+        };
+    if bad {
         return Err(Error::InvalidState);
     }
-
-    s.push(b"POST /")?;
-    if iot {
-        if r.publisher.is_some() || r.partition_id.is_some() || r.partition_key.is_some() {
-            return Err(Error::InvalidState);
-        }
-        s.push(b"devices/")?;
-        segment(s, r.entity)?;
-        if let Some(m) = r.module_id {
-            s.push(b"/modules/")?;
-            segment(s, m)?;
-        }
-        s.push(b"/messages/events?api-version=2021-04-12")?;
+    let (sub, sub_prefix) = if iot {
+        (module_id, &b"/modules/"[..])
     } else {
-        if r.module_id.is_some() {
-            return Err(Error::InvalidState);
-        }
-        segment(s, r.entity)?;
-        let (part, value): (&[u8], _) = match (r.kind, r.publisher, r.partition_id) {
-            (_, None, None) => (b"", None),
-            (Kind::EventHub, Some(p), None) => (b"/publishers/", Some(p)),
-            (Kind::EventHub, None, Some(p)) => (b"/partitions/", Some(p)),
-            _ => return Err(Error::InvalidState),
-        };
-        if let Some(v) = value {
-            s.push(part)?;
-            segment(s, v)?;
-        }
-        s.push(b"/messages?timeout=60&api-version=2014-01")?;
+        (sub, sub_prefix)
+    };
+    if entity.is_empty() || sub == Some(&[]) {
+        return Err(Error::InvalidPathSegment);
     }
-    s.push(b" HTTP/1.1")?;
 
-    header(s, b"Host", r.host)?;
-    check_nonempty_value(r.token)?;
-    header(s, b"Authorization", r.token)?;
-    let ct = match (r.content_type, iot, r.batch) {
+    s.push(if iot { b"POST /devices/" } else { b"POST /" });
+    s.push_percent(entity);
+    if let Some(v) = sub {
+        s.push(sub_prefix);
+        s.push_percent(v);
+    }
+    s.push(if iot {
+        b"/messages/events?api-version=2021-04-12 HTTP/1.1\r\nHost: "
+    } else {
+        b"/messages?timeout=60&api-version=2014-01 HTTP/1.1\r\nHost: "
+    });
+    s.push(host);
+
+    check_value(token, false)?;
+    s.push(b"\r\nAuthorization: ");
+    s.push(token);
+
+    let ct = match (content_type, iot, r.batch) {
         (Some(ct), _, _) => {
-            check_nonempty_value(ct)?;
+            check_value(ct, false)?;
             ct
         }
         (None, false, false) => CT_ATOM,
@@ -260,53 +286,58 @@ pub fn frame(s: &mut Sink<'_>, r: &Request<'_>) -> Result<()> {
         (None, true, false) => CT_OCTETS,
         (None, true, true) => CT_IOT_BATCH,
     };
-    header(s, b"Content-Type", ct)?;
-    s.push(b"\r\nContent-Length: ")?;
-    s.push_u64(r.body_len as u64)?;
+    s.push(b"\r\nContent-Type: ");
+    s.push(ct);
+    s.push(b"\r\nContent-Length: ");
+    s.push_u64(r.body_len as u64);
 
-    if let Some(pk) = r.partition_key {
+    if let Some(pk) = partition_key {
         // ASCII only: the JSON escape then keeps the header value clean.
-        check_value(pk)?;
-        s.push(b"\r\nBrokerProperties: {\"PartitionKey\":\"")?;
+        check_value(pk, true)?;
+        s.push(b"\r\nBrokerProperties: {\"PartitionKey\":\"");
         json::escape_into(s, pk)?;
-        s.push(b"\"}")?;
+        s.push(b"\"}");
     }
 
-    for p in r.properties {
+    for p in r.properties.get() {
         let name = p.name.bytes();
         let value = p.value.bytes();
         if !is_token(name) || (!iot && RESERVED.iter().any(|n| n.eq_ignore_ascii_case(name))) {
             return Err(Error::InvalidHeaderName);
         }
-        check_value(value)?;
-        s.push(b"\r\n")?;
+        check_value(value, true)?;
+        s.push(b"\r\n");
         if iot {
-            s.push(IOT_APP_PREFIX)?;
+            s.push(IOT_APP_PREFIX);
         }
-        s.push(name)?;
-        s.push(b": ")?;
-        s.push(value)?;
+        s.push(name);
+        s.push(b": ");
+        s.push(value);
     }
 
     s.push(if r.keep_alive {
         b"\r\nConnection: keep-alive\r\n\r\n"
     } else {
         b"\r\nConnection: close\r\n\r\n"
-    })
+    });
+    Ok(())
 }
 
 /// Exact length of the head of `r`, validating everything [`write_head`] does.
-pub fn head_len(r: &Request<'_>) -> Result<usize> {
-    let mut s = Sink::counter();
-    frame(&mut s, r)?;
-    Ok(s.len())
+pub fn head_len(r: &UpyAzureRequest<'_>) -> Result<usize> {
+    head(None, r)
 }
 
 /// Writes the head of `r` into `out` and returns its length.
-pub fn write_head(out: &mut [u8], r: &Request<'_>) -> Result<usize> {
-    let mut s = Sink::new(out);
+pub fn write_head(out: &mut [u8], r: &UpyAzureRequest<'_>) -> Result<usize> {
+    head(Some(out), r)
+}
+
+/// [`head_len`] when `out` is `None`, else [`write_head`].
+pub fn head(out: Option<&mut [u8]>, r: &UpyAzureRequest<'_>) -> Result<usize> {
+    let mut s = Sink::from_option(out);
     frame(&mut s, r)?;
-    Ok(s.len())
+    s.finish()
 }
 
 #[cfg(test)]
@@ -316,32 +347,38 @@ mod tests {
     use std::string::String;
     use std::vec::Vec;
 
+    const NONE: UpyAzureStr<'static> = UpyAzureStr::NONE;
+
+    fn st(b: &[u8]) -> UpyAzureStr<'_> {
+        UpyAzureStr::new(b)
+    }
+
     const TOKEN: &[u8] = b"SharedAccessSignature sr=x&sig=y%3D&se=1&skn=k";
 
-    fn base(kind: Kind) -> Request<'static> {
-        Request {
+    fn base(kind: u8) -> UpyAzureRequest<'static> {
+        UpyAzureRequest {
             kind,
             batch: false,
             keep_alive: true,
-            host: if kind == Kind::IotHub {
+            host: st(if kind == KIND_IOT_HUB {
                 b"hub.azure-devices.net"
             } else {
                 b"ns.servicebus.windows.net"
-            },
-            entity: b"hub",
-            publisher: None,
-            partition_id: None,
-            module_id: None,
-            token: TOKEN,
-            content_type: None,
-            partition_key: None,
-            properties: &[],
+            }),
+            entity: st(b"hub"),
+            publisher: NONE,
+            partition_id: NONE,
+            module_id: NONE,
+            token: st(TOKEN),
+            content_type: NONE,
+            partition_key: NONE,
+            properties: UpyAzureProperties::new(&[]),
             body_len: 5,
             max_size: 262144,
         }
     }
 
-    fn head(r: &Request<'_>) -> Result<String> {
+    fn head(r: &UpyAzureRequest<'_>) -> Result<String> {
         let n = head_len(r)?;
         let mut out = std::vec![0u8; n];
         assert_eq!(write_head(&mut out, r), Ok(n));
@@ -358,7 +395,7 @@ mod tests {
 
     #[test]
     fn event_hub_targets() {
-        let r = base(Kind::EventHub);
+        let r = base(KIND_EVENT_HUB);
         assert_eq!(
             head(&r).unwrap(),
             std::format!(
@@ -367,8 +404,8 @@ mod tests {
                  Content-Length: 5\r\nConnection: keep-alive\r\n\r\n"
             )
         );
-        let r2 = Request {
-            publisher: Some(b"dev 1/x"),
+        let r2 = UpyAzureRequest {
+            publisher: st(b"dev 1/x"),
             keep_alive: false,
             ..r
         };
@@ -380,8 +417,8 @@ mod tests {
                  Content-Length: 5\r\nConnection: close\r\n\r\n"
             )
         );
-        let r3 = Request {
-            partition_id: Some(b"3"),
+        let r3 = UpyAzureRequest {
+            partition_id: st(b"3"),
             batch: true,
             body_len: 0,
             ..r
@@ -402,14 +439,14 @@ mod tests {
             UpyAzureProperty::new(b"Alert", b"Strong Wind"),
             UpyAzureProperty::new(b"x-Empty", b""),
         ];
-        let r = Request {
-            kind: Kind::ServiceBus,
-            entity: b"queue",
-            partition_key: Some(b"k\"1\\"),
-            properties: &props,
-            content_type: Some(b"application/json"),
+        let r = UpyAzureRequest {
+            kind: KIND_SERVICE_BUS,
+            entity: st(b"queue"),
+            partition_key: st(b"k\"1\\"),
+            properties: UpyAzureProperties::new(&props),
+            content_type: st(b"application/json"),
             body_len: 262144,
-            ..base(Kind::ServiceBus)
+            ..base(KIND_SERVICE_BUS)
         };
         assert_eq!(
             head(&r).unwrap(),
@@ -428,10 +465,10 @@ mod tests {
     #[test]
     fn iot_hub_targets() {
         let props = [UpyAzureProperty::new(b"temp", b"21.5")];
-        let r = Request {
-            entity: b"dev:1",
-            properties: &props,
-            ..base(Kind::IotHub)
+        let r = UpyAzureRequest {
+            entity: st(b"dev:1"),
+            properties: UpyAzureProperties::new(&props),
+            ..base(KIND_IOT_HUB)
         };
         let tail = "Host: hub.azure-devices.net\r\n\
             Authorization: SharedAccessSignature sr=x&sig=y%3D&se=1&skn=k\r\n";
@@ -443,10 +480,10 @@ mod tests {
                  Content-Length: 5\r\niothub-app-temp: 21.5\r\nConnection: keep-alive\r\n\r\n"
             )
         );
-        let r2 = Request {
-            module_id: Some(b"mod"),
+        let r2 = UpyAzureRequest {
+            module_id: st(b"mod"),
             batch: true,
-            properties: &[],
+            properties: UpyAzureProperties::new(&[]),
             ..r
         };
         assert_eq!(
@@ -459,8 +496,8 @@ mod tests {
         );
         // Reserved names are fine behind the iothub-app- prefix.
         let host = [UpyAzureProperty::new(b"Host", b"v")];
-        assert!(head(&Request {
-            properties: &host,
+        assert!(head(&UpyAzureRequest {
+            properties: UpyAzureProperties::new(&host),
             ..r
         })
         .unwrap()
@@ -469,75 +506,84 @@ mod tests {
 
     #[test]
     fn bad_combinations() {
-        let eh = base(Kind::EventHub);
-        let sb = base(Kind::ServiceBus);
-        let iot = base(Kind::IotHub);
+        let eh = base(KIND_EVENT_HUB);
+        let sb = base(KIND_SERVICE_BUS);
+        let iot = base(KIND_IOT_HUB);
         for r in [
-            Request {
-                publisher: Some(b"p"),
-                partition_id: Some(b"1"),
+            UpyAzureRequest {
+                publisher: st(b"p"),
+                partition_id: st(b"1"),
                 ..eh
             },
-            Request {
-                module_id: Some(b"m"),
+            UpyAzureRequest {
+                module_id: st(b"m"),
                 ..eh
             },
-            Request {
-                publisher: Some(b"p"),
+            UpyAzureRequest {
+                publisher: st(b"p"),
                 ..sb
             },
-            Request {
-                partition_id: Some(b"1"),
+            UpyAzureRequest {
+                partition_id: st(b"1"),
                 ..sb
             },
-            Request {
-                partition_key: Some(b"k"),
+            UpyAzureRequest {
+                partition_key: st(b"k"),
                 ..iot
             },
-            Request {
-                publisher: Some(b"p"),
+            UpyAzureRequest {
+                publisher: st(b"p"),
                 ..iot
             },
-            Request {
+            UpyAzureRequest {
                 batch: true,
-                content_type: Some(b"text/plain"),
+                content_type: st(b"text/plain"),
                 ..eh
             },
         ] {
             assert_eq!(head(&r), Err(Error::InvalidState));
         }
         for r in [
-            Request { entity: b"", ..eh },
-            Request {
-                publisher: Some(b""),
+            UpyAzureRequest {
+                entity: st(b""),
                 ..eh
             },
-            Request {
-                module_id: Some(b""),
+            UpyAzureRequest {
+                publisher: st(b""),
+                ..eh
+            },
+            UpyAzureRequest {
+                module_id: st(b""),
                 ..iot
             },
         ] {
             assert_eq!(head(&r), Err(Error::InvalidPathSegment));
         }
         for host in [&b""[..], b"a b", b"a\r\nX: y", b"h/x", "é".as_bytes()] {
-            assert_eq!(head(&Request { host, ..eh }), Err(Error::InvalidHost));
+            assert_eq!(
+                head(&UpyAzureRequest {
+                    host: st(host),
+                    ..eh
+                }),
+                Err(Error::InvalidHost)
+            );
         }
     }
 
     #[test]
     fn size_limit() {
-        let r = Request {
+        let r = UpyAzureRequest {
             body_len: 262145,
-            ..base(Kind::EventHub)
+            ..base(KIND_EVENT_HUB)
         };
         assert_eq!(head(&r), Err(Error::MessageTooLarge));
-        let r = Request {
+        let r = UpyAzureRequest {
             body_len: 1048576,
             max_size: 1048576,
             ..r
         };
         assert!(head(&r).unwrap().contains("Content-Length: 1048576\r\n"));
-        let r = Request {
+        let r = UpyAzureRequest {
             body_len: usize::MAX,
             max_size: usize::MAX,
             ..r
@@ -547,7 +593,7 @@ mod tests {
 
     #[test]
     fn injection_refused() {
-        let eh = base(Kind::EventHub);
+        let eh = base(KIND_EVENT_HUB);
         for v in [
             &b"a\rb"[..],
             b"a\nb",
@@ -560,46 +606,49 @@ mod tests {
         ] {
             let props = [UpyAzureProperty::new(b"Name", v)];
             assert_eq!(
-                head(&Request {
-                    properties: &props,
+                head(&UpyAzureRequest {
+                    properties: UpyAzureProperties::new(&props),
                     ..eh
                 }),
                 Err(Error::InvalidHeaderValue)
             );
             assert_eq!(
-                head(&Request { token: v, ..eh }),
+                head(&UpyAzureRequest { token: st(v), ..eh }),
                 Err(Error::InvalidHeaderValue)
             );
             assert_eq!(
-                head(&Request {
-                    content_type: Some(v),
+                head(&UpyAzureRequest {
+                    content_type: st(v),
                     ..eh
                 }),
                 Err(Error::InvalidHeaderValue)
             );
             assert_eq!(
-                head(&Request {
-                    partition_key: Some(v),
+                head(&UpyAzureRequest {
+                    partition_key: st(v),
                     ..eh
                 }),
                 Err(Error::InvalidHeaderValue)
             );
         }
         assert_eq!(
-            head(&Request { token: b"", ..eh }),
+            head(&UpyAzureRequest {
+                token: st(b""),
+                ..eh
+            }),
             Err(Error::InvalidHeaderValue)
         );
         assert_eq!(
-            head(&Request {
-                content_type: Some(b""),
+            head(&UpyAzureRequest {
+                content_type: st(b""),
                 ..eh
             }),
             Err(Error::InvalidHeaderValue)
         );
         // A tab is allowed in values.
         let tab = [UpyAzureProperty::new(b"N", b"a\tb")];
-        assert!(head(&Request {
-            properties: &tab,
+        assert!(head(&UpyAzureRequest {
+            properties: UpyAzureProperties::new(&tab),
             ..eh
         })
         .is_ok());
@@ -624,8 +673,8 @@ mod tests {
         ] {
             let props = [UpyAzureProperty::new(n, b"v")];
             assert_eq!(
-                head(&Request {
-                    properties: &props,
+                head(&UpyAzureRequest {
+                    properties: UpyAzureProperties::new(&props),
                     ..eh
                 }),
                 Err(Error::InvalidHeaderName),
@@ -637,15 +686,15 @@ mod tests {
             value: UpyAzureStr::NONE,
         }];
         assert_eq!(
-            head(&Request {
-                properties: &absent,
+            head(&UpyAzureRequest {
+                properties: UpyAzureProperties::new(&absent),
                 ..eh
             }),
             Err(Error::InvalidHeaderName)
         );
         let ok = [UpyAzureProperty::new(b"X-My_Prop.1!#$%&'*+^`|~", b"")];
-        assert!(head(&Request {
-            properties: &ok,
+        assert!(head(&UpyAzureRequest {
+            properties: UpyAzureProperties::new(&ok),
             ..eh
         })
         .is_ok());
@@ -658,6 +707,10 @@ mod tests {
         ]
     }
 
+    fn o(v: &Option<Vec<u8>>) -> UpyAzureStr<'_> {
+        v.as_deref().map_or(NONE, UpyAzureStr::new)
+    }
+
     fn opt() -> impl Strategy<Value = Option<Vec<u8>>> {
         proptest::option::of(bytes())
     }
@@ -665,7 +718,7 @@ mod tests {
     proptest! {
         #[test]
         fn framing_never_panics_and_length_is_exact(
-            kind in 0u8..3,
+            kind in 0u8..4,
             flags in any::<(bool, bool)>(),
             host in bytes(),
             entity in bytes(),
@@ -680,19 +733,19 @@ mod tests {
             max_size in any::<usize>(),
         ) {
             let props: Vec<_> = props.iter().map(|(n, v)| UpyAzureProperty::new(n, v)).collect();
-            let r = Request {
-                kind: Kind::from_u8(kind).unwrap(),
+            let r = UpyAzureRequest {
+                kind,
                 batch: flags.0,
                 keep_alive: flags.1,
-                host: &host,
-                entity: &entity,
-                publisher: publisher.as_deref(),
-                partition_id: partition_id.as_deref(),
-                module_id: module_id.as_deref(),
-                token: &token,
-                content_type: content_type.as_deref(),
-                partition_key: partition_key.as_deref(),
-                properties: &props,
+                host: st(&host),
+                entity: st(&entity),
+                publisher: o(&publisher),
+                partition_id: o(&partition_id),
+                module_id: o(&module_id),
+                token: st(&token),
+                content_type: o(&content_type),
+                partition_key: o(&partition_key),
+                properties: UpyAzureProperties::new(&props),
                 body_len,
                 max_size,
             };

@@ -9,10 +9,10 @@
 //! consumes the body: none for 204 and 304; `Content-Length`; chunked
 //! (extensions and trailers skipped); or, with neither, everything until the
 //! connection closes ([`UpyAzureResponse::finish`]). The first
-//! [`EXCERPT_CAP`] body bytes are kept for error messages.
+//! [`RESPONSE_EXCERPT_CAP`] body bytes are kept for error messages.
 //!
 //! Lines (status, headers, chunk sizes, trailers) end in LF; CR bytes in
-//! them are dropped. A line longer than [`LINE_CAP`] is cut: that is fine
+//! them are dropped. A line longer than [`RESPONSE_LINE_CAP`] is cut: that is fine
 //! for the status line, chunk-size lines and headers the reader ignores,
 //! and `ResponseHeaderTooLong` for the four headers it needs. Anything it
 //! cannot read as HTTP is `BadResponse`; after an error every call fails
@@ -22,9 +22,9 @@ use crate::error::{Error, Result};
 use crate::request::is_token;
 
 /// Longest line kept (the rest of a longer line is dropped).
-pub const LINE_CAP: usize = 128;
+pub const RESPONSE_LINE_CAP: usize = 128;
 /// Body bytes kept for error messages.
-pub const EXCERPT_CAP: usize = 128;
+pub const RESPONSE_EXCERPT_CAP: usize = 128;
 
 const S_STATUS: u8 = 0;
 const S_HEADERS: u8 = 1;
@@ -73,8 +73,8 @@ pub struct UpyAzureResponse {
     state: u8,
     flags: u8,
     /// The first body bytes (chunked framing removed).
-    pub excerpt: [u8; EXCERPT_CAP],
-    line: [u8; LINE_CAP],
+    pub excerpt: [u8; RESPONSE_EXCERPT_CAP],
+    line: [u8; RESPONSE_LINE_CAP],
 }
 
 impl Default for UpyAzureResponse {
@@ -83,15 +83,25 @@ impl Default for UpyAzureResponse {
     }
 }
 
-/// Digits only, no sign, no overflow.
-fn parse_u32(s: &[u8]) -> Option<u32> {
-    if s.is_empty() {
-        return None;
+/// The leading digits of `s` in `radix`: (value, `None` on overflow;
+/// how many digits).
+fn leading_number(s: &[u8], radix: u32) -> (Option<u32>, usize) {
+    let mut n = Some(0u32);
+    let mut i = 0;
+    while let Some(d) = s.get(i).and_then(|&b| (b as char).to_digit(radix)) {
+        n = n.and_then(|n| n.checked_mul(radix)?.checked_add(d));
+        i += 1;
     }
-    s.iter().try_fold(0u32, |n, &b| {
-        let d = (b as char).to_digit(10)?;
-        n.checked_mul(10)?.checked_add(d)
-    })
+    (n, i)
+}
+
+/// Decimal digits only (at least one, no sign or space): `None` for
+/// anything else, `Some(None)` when the number overflows 32 bits.
+fn decimal(s: &[u8]) -> Option<Option<u32>> {
+    match leading_number(s, 10) {
+        (n, i) if i > 0 && i == s.len() => Some(n),
+        _ => None,
+    }
 }
 
 /// `HTTP/1.x SSS[ reason]` -> (status, is HTTP/1.0).
@@ -103,7 +113,7 @@ fn status_line(line: &[u8]) -> Result<(u16, bool)> {
     if line.len() > 12 && at(12) != b' ' {
         return Err(Error::BadResponse);
     }
-    match line.get(9..12).and_then(parse_u32) {
+    match line.get(9..12).and_then(decimal).flatten() {
         Some(code @ 100..=999) => Ok((code as u16, at(7) == b'0')),
         _ => Err(Error::BadResponse),
     }
@@ -111,18 +121,16 @@ fn status_line(line: &[u8]) -> Result<(u16, bool)> {
 
 /// Hex chunk size, then the end of the line or an extension.
 fn chunk_size(line: &[u8]) -> Result<u32> {
-    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    if digits == 0 || !matches!(line.get(digits), None | Some(b';' | b' ' | b'\t')) {
-        return Err(Error::BadResponse);
+    match leading_number(line, 16) {
+        (Some(n), i) if i > 0 && matches!(line.get(i), None | Some(b';' | b' ' | b'\t')) => Ok(n),
+        _ => Err(Error::BadResponse),
     }
-    line.get(..digits)
-        .unwrap_or(&[])
-        .iter()
-        .try_fold(0u32, |n, &b| {
-            let d = (b as char).to_digit(16)?;
-            n.checked_mul(16)?.checked_add(d)
-        })
-        .ok_or(Error::BadResponse)
+}
+
+/// `t` is one of the comma-separated tokens of `v`.
+#[inline(never)]
+fn has_token(v: &[u8], t: &[u8]) -> bool {
+    v.split(|&b| b == b',').any(|x| x.trim_ascii() == t)
 }
 
 impl UpyAzureResponse {
@@ -137,8 +145,8 @@ impl UpyAzureResponse {
             keep_alive: false,
             state: S_STATUS,
             flags: 0,
-            excerpt: [0; EXCERPT_CAP],
-            line: [0; LINE_CAP],
+            excerpt: [0; RESPONSE_EXCERPT_CAP],
+            line: [0; RESPONSE_LINE_CAP],
         }
     }
 
@@ -230,8 +238,8 @@ impl UpyAzureResponse {
                             if let Some(slot) = self.line.get_mut(self.line_len as usize) {
                                 *slot = b;
                             }
-                            // LINE_CAP + 1 marks a cut line.
-                            if (self.line_len as usize) <= LINE_CAP {
+                            // RESPONSE_LINE_CAP + 1 marks a cut line.
+                            if (self.line_len as usize) <= RESPONSE_LINE_CAP {
                                 self.line_len += 1;
                             }
                         }
@@ -259,7 +267,7 @@ impl UpyAzureResponse {
     }
 
     fn line_end(&mut self) -> Result<()> {
-        let cut = self.line_len as usize > LINE_CAP;
+        let cut = self.line_len as usize > RESPONSE_LINE_CAP;
         let buf = self.line;
         let line = buf.get(..self.line_len as usize).unwrap_or(&buf);
         let empty = line.is_empty();
@@ -279,7 +287,11 @@ impl UpyAzureResponse {
                 self.headers_end();
                 Ok(())
             }
-            S_HEADERS => self.header(line, cut),
+            S_HEADERS => {
+                let mut lower = buf;
+                lower.make_ascii_lowercase();
+                self.header(lower.get(..line.len()).unwrap_or(&[]), cut)
+            }
             S_CHUNK_SIZE => {
                 self.remaining = chunk_size(line)?;
                 self.state = if self.remaining == 0 {
@@ -303,6 +315,7 @@ impl UpyAzureResponse {
         }
     }
 
+    /// A header line, lowercased.
     fn header(&mut self, line: &[u8], cut: bool) -> Result<()> {
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             // A cut line may have its colon in the part dropped.
@@ -313,7 +326,7 @@ impl UpyAzureResponse {
         if !is_token(name) {
             return Err(Error::BadResponse);
         }
-        let Some(which) = NEEDED.iter().position(|n| n.eq_ignore_ascii_case(name)) else {
+        let Some(which) = NEEDED.iter().position(|n| *n == name) else {
             return Ok(());
         };
         if cut {
@@ -322,7 +335,7 @@ impl UpyAzureResponse {
         let value = line.get(colon + 1..).unwrap_or(&[]).trim_ascii();
         match which {
             0 => {
-                let n = parse_u32(value).ok_or(Error::BadResponse)?;
+                let n = decimal(value).flatten().ok_or(Error::BadResponse)?;
                 if self.flags & F_LENGTH != 0 && self.remaining != n {
                     return Err(Error::BadResponse);
                 }
@@ -331,30 +344,28 @@ impl UpyAzureResponse {
             }
             1 => {
                 // Chunked only when it is the last coding.
-                let last = value.rsplit(|&b| b == b',').next().unwrap_or(&[]);
-                self.flags |= F_TE;
-                if last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
-                    self.flags |= F_CHUNKED;
-                } else {
+                let last = match value.iter().rposition(|&b| b == b',') {
+                    Some(i) => value.get(i + 1..).unwrap_or(&[]),
+                    None => value,
+                };
+                self.flags |= F_TE | F_CHUNKED;
+                if !has_token(last, b"chunked") {
                     self.flags &= !F_CHUNKED;
                 }
             }
             2 => {
-                for t in value.split(|&b| b == b',') {
-                    let t = t.trim_ascii();
-                    if t.eq_ignore_ascii_case(b"close") {
-                        self.flags |= F_CLOSE;
-                    } else if t.eq_ignore_ascii_case(b"keep-alive") {
-                        self.flags |= F_KEEP_ALIVE;
-                    }
+                if has_token(value, b"close") {
+                    self.flags |= F_CLOSE;
+                }
+                if has_token(value, b"keep-alive") {
+                    self.flags |= F_KEEP_ALIVE;
                 }
             }
             _ => {
                 // Seconds (saturating); an HTTP-date is "unknown" (-1).
-                self.retry_after = if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    parse_u32(value).map_or(i32::MAX, |s| s.min(i32::MAX as u32) as i32)
-                } else {
-                    -1
+                self.retry_after = match decimal(value) {
+                    Some(n) => n.map_or(i32::MAX, |s| s.min(i32::MAX as u32) as i32),
+                    None => -1,
                 };
             }
         }
@@ -538,7 +549,7 @@ mod tests {
         let o = all_splits(&cl, false);
         assert_eq!(o.result, Ok(cl.len()));
         assert_eq!((o.status, o.complete, o.keep_alive), (401, true, true));
-        assert_eq!(o.excerpt, body[..EXCERPT_CAP].to_vec());
+        assert_eq!(o.excerpt, body[..RESPONSE_EXCERPT_CAP].to_vec());
         assert_eq!(classify(o.status), Class::RenewToken);
         // The same body chunked in two pieces.
         let mut ch = b"HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
@@ -552,7 +563,7 @@ mod tests {
         let o = all_splits(&ch, false);
         assert_eq!(o.result, Ok(ch.len()));
         assert_eq!((o.status, o.complete, o.keep_alive), (401, true, true));
-        assert_eq!(o.excerpt, body[..EXCERPT_CAP].to_vec());
+        assert_eq!(o.excerpt, body[..RESPONSE_EXCERPT_CAP].to_vec());
     }
 
     #[test]
@@ -689,8 +700,8 @@ mod tests {
             all_splits(resp.as_bytes(), false).result,
             Err(Error::ResponseHeaderTooLong)
         );
-        // Exactly LINE_CAP bytes still fit.
-        let pad = "1".repeat(LINE_CAP - "Retry-After: ".len());
+        // Exactly RESPONSE_LINE_CAP bytes still fit.
+        let pad = "1".repeat(RESPONSE_LINE_CAP - "Retry-After: ".len());
         let resp =
             std::format!("HTTP/1.1 503 x\r\nRetry-After: {pad}\r\nContent-Length: 0\r\n\r\n");
         let o = run(&[resp.as_bytes()], false);

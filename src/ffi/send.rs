@@ -6,195 +6,104 @@ use core::ffi::c_int;
 
 use super::{ret, slice, slice_mut};
 use crate::backoff;
-use crate::batch::{Batch, Event};
-use crate::error::{Error, Result};
-use crate::request::{self, Kind, Request, UpyAzureProperty, UpyAzureStr};
+use crate::batch::{Event, UpyAzureBatch};
+use crate::error::Error;
+use crate::request::{self, UpyAzureProperties, UpyAzureProperty, UpyAzureRequest, UpyAzureStr};
 use crate::response::{self, UpyAzureResponse};
-
-/// Everything a request head needs. Strings with a NULL `ptr` are absent
-/// (for `host`, `entity` and `token` that is the same as empty: refused).
-#[repr(C)]
-pub struct UpyAzureRequest<'a> {
-    /// 0 Event Hubs, 1 Service Bus, 2 IoT Hub.
-    pub kind: u8,
-    /// The body is a batch (batch content type; `content_type` refused).
-    pub batch: bool,
-    /// `Connection: keep-alive`, else `Connection: close`.
-    pub keep_alive: bool,
-    pub host: UpyAzureStr<'a>,
-    /// Event hub, queue or topic, or IoT Hub device id.
-    pub entity: UpyAzureStr<'a>,
-    /// Event Hubs only.
-    pub publisher: UpyAzureStr<'a>,
-    /// Event Hubs only.
-    pub partition_id: UpyAzureStr<'a>,
-    /// IoT Hub only.
-    pub module_id: UpyAzureStr<'a>,
-    /// The whole `SharedAccessSignature ...` string.
-    pub token: UpyAzureStr<'a>,
-    /// Single events only; absent = the service's default.
-    pub content_type: UpyAzureStr<'a>,
-    /// Event Hubs / Service Bus only (`BrokerProperties` header).
-    pub partition_key: UpyAzureStr<'a>,
-    pub properties: *const UpyAzureProperty<'a>,
-    pub n_properties: usize,
-    pub body_len: usize,
-    pub max_size: usize,
-}
-
-/// # Safety
-/// `r` must be NULL or valid, with every string and the property array
-/// valid for the duration of the call.
-unsafe fn request<'a>(r: *const UpyAzureRequest<'a>) -> Result<Request<'a>> {
-    let r = r.as_ref().ok_or(Error::InvalidState)?;
-    Ok(Request {
-        kind: Kind::from_u8(r.kind)?,
-        batch: r.batch,
-        keep_alive: r.keep_alive,
-        host: r.host.bytes(),
-        entity: r.entity.bytes(),
-        publisher: r.publisher.get(),
-        partition_id: r.partition_id.get(),
-        module_id: r.module_id.get(),
-        token: r.token.bytes(),
-        content_type: r.content_type.get(),
-        partition_key: r.partition_key.get(),
-        properties: props(r.properties, r.n_properties),
-        body_len: r.body_len,
-        max_size: r.max_size,
-    })
-}
-
-/// # Safety
-/// `p` must be NULL or valid for `n` elements.
-unsafe fn props<'a>(p: *const UpyAzureProperty<'a>, n: usize) -> &'a [UpyAzureProperty<'a>] {
-    if p.is_null() || n == 0 {
-        &[]
-    } else {
-        core::slice::from_raw_parts(p, n)
-    }
-}
 
 /// Exact length of the request head (validates everything), or `-code`.
 ///
 /// # Safety
-/// See [`UpyAzureRequest`]: every pointer in it NULL or valid.
+/// `r` NULL or valid, every string and the property array in it NULL or
+/// valid for its length.
 #[no_mangle]
 pub unsafe extern "C" fn upy_azure_request_head_len(r: *const UpyAzureRequest<'_>) -> isize {
-    ret(request(r).and_then(|r| request::head_len(&r)))
+    upy_azure_request_head(core::ptr::null_mut(), 0, r)
 }
 
-/// Writes the request head into `out`; returns its length or `-code`.
+/// Writes the request head into `out` and returns its length, or `-code`.
+/// `out` NULL: only computes the length (same as `upy_azure_request_head_len`).
 ///
 /// # Safety
 /// `out` NULL or valid for `out_len` writes, not overlapping the inputs;
-/// every pointer in `r` NULL or valid.
+/// `r` as for `upy_azure_request_head_len`.
 #[no_mangle]
 pub unsafe extern "C" fn upy_azure_request_head(
     out: *mut u8,
     out_len: usize,
     r: *const UpyAzureRequest<'_>,
 ) -> isize {
-    let out = slice_mut(out, out_len);
-    ret(request(r).and_then(|r| request::write_head(out, &r)))
+    let out = if out.is_null() {
+        None
+    } else {
+        Some(slice_mut(out, out_len))
+    };
+    ret(match r.as_ref() {
+        Some(r) => request::head(out, r),
+        None => Err(Error::InvalidState),
+    })
 }
 
-/// A batch under construction. `buf` NULL: only count (to size the buffer);
-/// else the body is written into `buf[0..cap]`. Set it up with
-/// `upy_azure_batch_init`; C reads `len` and `count`, and changes nothing.
-#[repr(C)]
-pub struct UpyAzureBatch {
-    pub buf: *mut u8,
-    pub cap: usize,
-    /// Bytes so far, without the closing `]`.
-    pub len: usize,
-    /// Events so far.
-    pub count: usize,
-    /// 0 Event Hubs, 1 Service Bus, 2 IoT Hub.
-    pub kind: u8,
-    /// Largest total body, `]` included.
-    pub max_size: usize,
-}
-
+/// Sets up `b`: writing into `buf[0..cap]`, or only counting when `buf` is
+/// NULL (to size the buffer: count every event, then init again with a
+/// buffer of the `upy_azure_batch_finish` length and add them again).
+///
 /// # Safety
-/// `b` must be NULL or valid for writes.
+/// `b` NULL or valid for writes; `buf` NULL or valid for `cap` writes for
+/// as long as `b` is used.
 #[no_mangle]
 pub unsafe extern "C" fn upy_azure_batch_init(
-    b: *mut UpyAzureBatch,
+    b: *mut UpyAzureBatch<'_>,
     buf: *mut u8,
     cap: usize,
     kind: u8,
     max_size: usize,
 ) {
     if !b.is_null() {
-        b.write(UpyAzureBatch {
-            buf,
-            cap,
-            len: 0,
-            count: 0,
-            kind,
-            max_size,
-        });
+        b.write(UpyAzureBatch::from_raw(buf, cap, kind, max_size));
     }
 }
 
-/// # Safety
-/// `b` NULL or initialised, its `buf` NULL or valid for `cap` writes.
-unsafe fn batch_step(
-    b: *mut UpyAzureBatch,
-    step: impl FnOnce(&mut Batch, Option<&mut [u8]>) -> Result<usize>,
-) -> Result<usize> {
-    let b = b.as_mut().ok_or(Error::InvalidState)?;
-    let mut st = Batch {
-        kind: Kind::from_u8(b.kind)?,
-        max_size: b.max_size,
-        len: b.len,
-        count: b.count,
-    };
-    let buf = if b.buf.is_null() {
-        None
-    } else {
-        Some(slice_mut(b.buf, b.cap))
-    };
-    let n = step(&mut st, buf)?;
-    b.len = st.len;
-    b.count = st.count;
-    Ok(n)
-}
-
 /// Appends one event. Returns 0 or `-code`; on error the batch is as it was
-/// (on `MessageTooLarge` it can still be finished and sent).
+/// (after `MessageTooLarge` it can still be finished and sent).
 ///
 /// # Safety
-/// `b` NULL or initialised by `upy_azure_batch_init` (its `buf` valid);
-/// `body`, `partition_key` and `props[0..n_props]` NULL or valid.
+/// `b` NULL or set up by `upy_azure_batch_init`; `body`, `partition_key`
+/// and `props[0..n_props]` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn upy_azure_batch_add(
-    b: *mut UpyAzureBatch,
+    b: *mut UpyAzureBatch<'_>,
     body: UpyAzureStr<'_>,
-    props_ptr: *const UpyAzureProperty<'_>,
+    props: *const UpyAzureProperty<'_>,
     n_props: usize,
     partition_key: UpyAzureStr<'_>,
 ) -> c_int {
     let ev = Event {
         body: body.bytes(),
-        properties: props(props_ptr, n_props),
+        properties: UpyAzureProperties::from_raw(props, n_props).get(),
         partition_key: partition_key.get(),
     };
-    match batch_step(b, |st, buf| st.add(buf, &ev).map(|_| 0)) {
-        Ok(_) => 0,
+    match b
+        .as_mut()
+        .ok_or(Error::InvalidState)
+        .and_then(|b| b.add(&ev))
+    {
+        Ok(()) => 0,
         Err(e) => -e.code(),
     }
 }
 
-/// Closes the array (writes `]` when counting is off) and returns the total
-/// body length, or `-code` (`EmptyBatch` with no events).
+/// Closes the array (writes `]` unless counting) and returns the total body
+/// length, or `-code` (`EmptyBatch` without events).
 ///
 /// # Safety
-/// As for `upy_azure_batch_add`.
+/// `b` NULL or set up by `upy_azure_batch_init`.
 #[no_mangle]
-pub unsafe extern "C" fn upy_azure_batch_finish(b: *mut UpyAzureBatch) -> isize {
-    ret(batch_step(b, |st, buf| st.finish(buf)))
+pub unsafe extern "C" fn upy_azure_batch_finish(b: *mut UpyAzureBatch<'_>) -> isize {
+    ret(b
+        .as_mut()
+        .ok_or(Error::InvalidState)
+        .and_then(|b| b.finish()))
 }
 
 /// Size of `UpyAzureResponse` as Rust lays it out: the C glue can check it
@@ -299,8 +208,7 @@ mod tests {
             token: s(b"SharedAccessSignature sr=a&sig=b&se=1&skn=c"),
             content_type: UpyAzureStr::NONE,
             partition_key: s(b"k"),
-            properties: props.as_ptr(),
-            n_properties: props.len(),
+            properties: UpyAzureProperties::new(&props),
             body_len: 3,
             max_size: 262144,
         };
@@ -326,6 +234,11 @@ mod tests {
             unsafe { upy_azure_request_head(out.as_mut_ptr(), out.len() - 1, &r) },
             -(Error::BufferTooSmall.code() as isize)
         );
+        // A non-NULL pointer with length 0 is a (too small) buffer, not counting.
+        assert_eq!(
+            unsafe { upy_azure_request_head(out.as_mut_ptr(), 0, &r) },
+            -(Error::BufferTooSmall.code() as isize)
+        );
         let bad = UpyAzureRequest { kind: 3, ..r };
         assert_eq!(
             unsafe { upy_azure_request_head_len(&bad) },
@@ -349,8 +262,18 @@ mod tests {
     fn batch_count_then_write() {
         let props = [UpyAzureProperty::new(b"k", b"v")];
         let events: [(&[u8], &[UpyAzureProperty<'_>]); 2] = [(b"m1", &[]), (b"m2", &props)];
-        let mut b = core::mem::MaybeUninit::<UpyAzureBatch>::uninit();
+        let mut b = core::mem::MaybeUninit::<UpyAzureBatch<'_>>::uninit();
         unsafe {
+            assert_eq!(
+                upy_azure_batch_add(
+                    core::ptr::null_mut(),
+                    s(b""),
+                    core::ptr::null(),
+                    0,
+                    UpyAzureStr::NONE
+                ),
+                -Error::InvalidState.code()
+            );
             upy_azure_batch_init(b.as_mut_ptr(), core::ptr::null_mut(), 0, 2, 1000);
             let b = b.assume_init_mut();
             assert_eq!(
