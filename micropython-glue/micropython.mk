@@ -7,7 +7,7 @@ UPY_AZURE_MOD_DIR := $(USERMOD_DIR)
 UPY_AZURE_ROOT := $(abspath $(UPY_AZURE_MOD_DIR)/..)
 UPY_AZURE_LIB ?= $(UPY_AZURE_ROOT)/target/release/libupy_azure.a
 
-SRC_USERMOD_C += $(UPY_AZURE_MOD_DIR)/modazure.c
+SRC_USERMOD_C += $(UPY_AZURE_MOD_DIR)/modazure.c $(UPY_AZURE_MOD_DIR)/modazure_send.c
 # ARM only (empty on the host): __aeabi_mem* forwarded to the port's memcpy/memset.
 SRC_USERMOD_C += $(UPY_AZURE_MOD_DIR)/aeabi_shims.c
 CFLAGS_USERMOD += -I$(UPY_AZURE_MOD_DIR) -I$(UPY_AZURE_ROOT)/include
@@ -17,8 +17,11 @@ CFLAGS_USERMOD += -I$(UPY_AZURE_MOD_DIR) -I$(UPY_AZURE_ROOT)/include
 # points undefined first so the linker pulls them from the archive.
 UPY_AZURE_COMMA := ,
 UPY_AZURE_SYMBOLS := upy_azure_sas_token upy_azure_sas_token_max_len \
-	upy_azure_unix_time upy_azure_expiry upy_azure_connstr_check upy_azure_connstr_next
+	upy_azure_unix_time upy_azure_expiry upy_azure_connstr_check upy_azure_connstr_next \
+	upy_azure_request_head_len upy_azure_request_head upy_azure_batch_init upy_azure_batch_add \
+	upy_azure_batch_finish upy_azure_response_init upy_azure_response_feed upy_azure_response_eof \
+	upy_azure_classify upy_azure_backoff_ms
 LDFLAGS_USERMOD += $(addprefix -Wl$(UPY_AZURE_COMMA)--undefined=,$(UPY_AZURE_SYMBOLS)) $(UPY_AZURE_LIB)
 
 # Relink (through the glue object) whenever the archive changes.
-$(BUILD)/micropython-glue/modazure.o: $(UPY_AZURE_LIB)
+$(BUILD)/micropython-glue/modazure.o $(BUILD)/micropython-glue/modazure_send.o: $(UPY_AZURE_LIB)

@@ -51,9 +51,24 @@ NORETURN void azure_raise(intptr_t neg_code) {
             mp_raise_ValueError(MP_ERROR_TEXT("expiry overflows 64 bits"));
         case UPY_AZURE_ERROR_CLOCK_NOT_SET:
             mp_raise_ValueError(MP_ERROR_TEXT("clock is not set (it reads before 2020-01-01): set it from NTP, or pass expiry="));
-        #ifdef AZURE_SEND_ERRORS
-        AZURE_SEND_ERRORS
-        #endif
+        case UPY_AZURE_ERROR_INVALID_HEADER_NAME:
+            mp_raise_ValueError(MP_ERROR_TEXT("invalid property name: use letters, digits and !#$%&'*+-.^_`|~, not a header the library sets"));
+        case UPY_AZURE_ERROR_INVALID_HEADER_VALUE:
+            mp_raise_ValueError(MP_ERROR_TEXT("invalid property, partition key or token value: printable ASCII only (no CR, LF, NUL)"));
+        case UPY_AZURE_ERROR_INVALID_PATH_SEGMENT:
+            mp_raise_ValueError(MP_ERROR_TEXT("entity, publisher, partition, device and module names must not be empty"));
+        case UPY_AZURE_ERROR_MESSAGE_TOO_LARGE:
+            mp_raise_ValueError(MP_ERROR_TEXT("message larger than max_size (256 KB by default, 1 MB at most)"));
+        case UPY_AZURE_ERROR_BAD_RESPONSE:
+            mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("malformed or truncated HTTP response"));
+        case UPY_AZURE_ERROR_RESPONSE_HEADER_TOO_LONG:
+            mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("HTTP response header line too long"));
+        case UPY_AZURE_ERROR_EMPTY_BATCH:
+            mp_raise_ValueError(MP_ERROR_TEXT("a batch needs at least one event"));
+        case UPY_AZURE_ERROR_INVALID_UTF8:
+            mp_raise_ValueError(MP_ERROR_TEXT("Event Hubs/Service Bus batch bodies and properties must be UTF-8 text; send binary bodies one by one"));
+        case UPY_AZURE_ERROR_INVALID_STATE:
+            mp_raise_ValueError(MP_ERROR_TEXT("invalid combination of arguments (e.g. partition_key for IoT Hub)"));
         default:
             mp_raise_msg_varg(&mp_type_RuntimeError, MP_ERROR_TEXT("_azure: internal error %d"), (int)-neg_code);
     }
@@ -237,9 +252,18 @@ static const mp_rom_map_elem_t mp_module_azure_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_sas_token), MP_ROM_PTR(&mod_azure_sas_token_obj) },
     { MP_ROM_QSTR(MP_QSTR_unix_time), MP_ROM_PTR(&mod_azure_unix_time_obj) },
     { MP_ROM_QSTR(MP_QSTR_parse_connection_string), MP_ROM_PTR(&mod_azure_parse_connection_string_obj) },
-    #ifdef AZURE_SEND_GLOBALS
-    AZURE_SEND_GLOBALS
-    #endif
+    { MP_ROM_QSTR(MP_QSTR_frame_request), MP_ROM_PTR(&mod_azure_frame_request_obj) },
+    { MP_ROM_QSTR(MP_QSTR_frame_batch), MP_ROM_PTR(&mod_azure_frame_batch_obj) },
+    { MP_ROM_QSTR(MP_QSTR_Response), MP_ROM_PTR(&azure_response_type) },
+    { MP_ROM_QSTR(MP_QSTR_classify), MP_ROM_PTR(&mod_azure_classify_obj) },
+    { MP_ROM_QSTR(MP_QSTR_backoff_ms), MP_ROM_PTR(&mod_azure_backoff_ms_obj) },
+    { MP_ROM_QSTR(MP_QSTR_EVENT_HUB), MP_ROM_INT(0) },
+    { MP_ROM_QSTR(MP_QSTR_SERVICE_BUS), MP_ROM_INT(1) },
+    { MP_ROM_QSTR(MP_QSTR_IOT_HUB), MP_ROM_INT(2) },
+    { MP_ROM_QSTR(MP_QSTR_SUCCESS), MP_ROM_INT(0) },
+    { MP_ROM_QSTR(MP_QSTR_RENEW), MP_ROM_INT(1) },
+    { MP_ROM_QSTR(MP_QSTR_FATAL), MP_ROM_INT(2) },
+    { MP_ROM_QSTR(MP_QSTR_RETRY), MP_ROM_INT(3) },
 };
 static MP_DEFINE_CONST_DICT(mp_module_azure_globals, mp_module_azure_globals_table);
 

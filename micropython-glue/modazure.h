@@ -9,4 +9,11 @@ uint64_t azure_get_u64(mp_obj_t o, qstr name);
 mp_obj_t azure_new_u64(uint64_t v);
 const uint8_t *azure_get_text(mp_obj_t o, size_t *len, qstr name, bool allow_bytes);
 
+// Defined in modazure_send.c, listed in modazure.c's globals table.
+extern const mp_obj_fun_builtin_var_t mod_azure_frame_request_obj;
+extern const mp_obj_fun_builtin_var_t mod_azure_frame_batch_obj;
+extern const mp_obj_fun_builtin_fixed_t mod_azure_classify_obj;
+extern const mp_obj_fun_builtin_var_t mod_azure_backoff_ms_obj;
+extern const mp_obj_type_t azure_response_type;
+
 #endif

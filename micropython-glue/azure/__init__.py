@@ -5,3 +5,9 @@ package re-exports it and adds the clients.
 """
 
 from _azure import sas_token, unix_time, parse_connection_string
+
+try:
+    from .client import EventHubClient, ServiceBusClient, IoTHubClient, SendError
+    from .transport import TLSError
+except ImportError:  # a port without sockets: token signing only
+    pass

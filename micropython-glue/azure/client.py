@@ -1,0 +1,345 @@
+"""Clients that send events to Event Hubs, Service Bus and IoT Hub over HTTPS.
+
+One TLS connection is kept alive across sends and reopened when it drops.
+The SAS token is signed on the device and renewed at 80% of its lifetime.
+Retryable failures (408, 429, 5xx, connection errors) are retried with
+capped exponential backoff and full jitter, honouring Retry-After.
+`send` returns only once the service acknowledged the event (201/204);
+otherwise it raises `SendError`: the caller always knows.
+
+Delivery is at-least-once: when a connection drops after the service stored
+an event but before its answer arrived, the retry stores it again.
+"""
+
+import _azure
+
+from . import transport
+
+try:
+    from time import sleep_ms
+except ImportError:  # pragma: no cover - ports without time
+
+    def sleep_ms(ms):
+        pass
+
+
+try:
+    from os import urandom
+except ImportError:  # pragma: no cover
+    urandom = None
+
+EVENT_HUB = 0
+SERVICE_BUS = 1
+IOT_HUB = 2
+
+MAX_SIZE_DEFAULT = 262144  # 256 KB: the Basic tier's limit
+MAX_SIZE_LIMIT = 1048576  # 1 MB: Standard tier
+
+
+class SendError(OSError):
+    """A send that definitely failed. `status` is the HTTP status (None when the
+    connection failed), `text` the service's error text."""
+
+    def __init__(self, status, text):
+        super().__init__("%s: %s" % (status if status is not None else "connection", text))
+        self.status = status
+        self.text = text
+
+
+def _rand32():
+    if urandom:
+        b = urandom(4)
+        return b[0] | b[1] << 8 | b[2] << 16 | (b[3] & 0x3F) << 24
+    import random
+
+    return random.getrandbits(30)
+
+
+def _text(b):
+    try:
+        return str(b, "utf-8")
+    except (UnicodeError, ValueError):
+        return repr(b)
+
+
+def _props(properties):
+    # Header values are text: numbers and booleans are sent as their str().
+    if properties is None:
+        return None
+    if not isinstance(properties, dict):
+        raise TypeError("properties must be a dict")
+    return {k: v if isinstance(v, str) else str(v) for k, v in properties.items()}
+
+
+def _body(body):
+    if isinstance(body, str):
+        return body.encode()
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return body
+    raise TypeError("body must be str or bytes")
+
+
+def _split_endpoint(endpoint, default_host):
+    if endpoint is None:
+        return default_host, 443
+    host, sep, port = endpoint.rpartition(":")
+    if not sep:
+        return endpoint, 443
+    try:
+        return host, int(port)
+    except ValueError:
+        raise ValueError("endpoint must be 'host:port'")
+
+
+class _Client:
+    def __init__(self, kind, host, entity, audience, key, key_name, key_is_base64, publisher=None,
+                 partition_id=None, module_id=None, endpoint=None, ca_certs=None,
+                 insecure_disable_tls_verification=False, token_ttl=3600, max_retries=6,
+                 timeout=30, max_size=MAX_SIZE_DEFAULT, keep_alive=True, backoff_base_ms=500,
+                 backoff_cap_ms=30000):
+        if not 0 < max_size <= MAX_SIZE_LIMIT:
+            raise ValueError("max_size must be between 1 and 1048576 bytes")
+        if token_ttl < 60:
+            raise ValueError("token_ttl must be at least 60 seconds")
+        self._kind = kind
+        self.host = host
+        self._entity = entity
+        self._publisher = publisher
+        self._partition_id = partition_id
+        self._module_id = module_id
+        self._audience = audience
+        self._key = key
+        self._key_name = key_name
+        self._key_is_base64 = key_is_base64
+        self._connect_host, self._port = _split_endpoint(endpoint, host)
+        self._ca_certs = ca_certs
+        self._verify = not insecure_disable_tls_verification
+        self._token_ttl = token_ttl
+        self.max_retries = max_retries
+        self._timeout = timeout
+        self.max_size = max_size
+        self._keep_alive = keep_alive
+        self._backoff = (backoff_base_ms, backoff_cap_ms)
+        self._token = None
+        self._renew_at = 0
+        self._sock = None
+        self._resp = _azure.Response()
+        self._rbuf = bytearray(256)
+        # Counters a device can report home.
+        self.stats = {"sent": 0, "requests": 0, "retries": 0, "connects": 0, "renewals": 0}
+
+    def __repr__(self):
+        # Never the key or the token.
+        return "<%s %s/%s>" % (type(self).__name__, self.host, self._entity)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+            self._sock = None
+
+    # -- token ---------------------------------------------------------------
+
+    def _current_token(self):
+        now = _azure.unix_time()
+        if self._token is None or now >= self._renew_at:
+            self._token = _azure.sas_token(self._audience, self._key, self._key_name,
+                                           expiry=self._checked_expiry(now),
+                                           key_is_base64=self._key_is_base64)
+            self._renew_at = now + self._token_ttl * 4 // 5
+            self.stats["renewals"] += 1
+        return self._token
+
+    def _checked_expiry(self, now):
+        if now < 1577836800:
+            raise ValueError("clock is not set (it reads before 2020-01-01): set it from NTP first")
+        return now + self._token_ttl
+
+    # -- sending -------------------------------------------------------------
+
+    def send(self, body, *, properties=None, partition_key=None, content_type=None):
+        """Sends one event; returns when the service acknowledged it."""
+        body = _body(body)
+        props = _props(properties)
+        return self._send(body, False, props, partition_key, content_type, 1)
+
+    def send_batch(self, events):
+        """Sends a list of events in one request. Each event is a body (str or
+        bytes), or a tuple (body, properties) or (body, properties, partition_key)."""
+        if not isinstance(events, (list, tuple)):
+            raise TypeError("events must be a list")
+        norm = []
+        for ev in events:
+            if isinstance(ev, tuple):
+                if not 1 <= len(ev) <= 3:
+                    raise ValueError("a batch event is (body, properties, partition_key)")
+                norm.append((_body(ev[0]), _props(ev[1]) if len(ev) > 1 else None,
+                             ev[2] if len(ev) > 2 else None))
+            else:
+                norm.append((_body(ev), None, None))
+        body = _azure.frame_batch(self._kind, norm, max_size=self.max_size)
+        return self._send(body, True, None, None, None, len(norm))
+
+    def _head(self, body, batch, props, partition_key, content_type):
+        return _azure.frame_request(
+            self._kind, self.host, self._entity, self._current_token(), len(body),
+            publisher=self._publisher, partition_id=self._partition_id,
+            module_id=self._module_id, content_type=content_type, properties=props,
+            partition_key=partition_key, batch=batch, keep_alive=self._keep_alive,
+            max_size=self.max_size)
+
+    def _send(self, body, batch, props, partition_key, content_type, count):
+        # Frame once up front: bad input raises before anything is sent.
+        head = self._head(body, batch, props, partition_key, content_type)
+        attempt = 0
+        renewed = False
+        while True:
+            status = None
+            try:
+                status = self._round_trip(head, body)
+            except transport.TLSError:
+                self.close()
+                raise
+            except OSError as e:
+                self.close()
+                err = "connection failed (%s)" % e
+            if status is not None:
+                r = self._resp
+                verdict = _azure.classify(status)
+                if verdict == _azure.SUCCESS:
+                    self.stats["sent"] += count
+                    return status
+                err = _text(r.error_text) or "HTTP %d" % status
+                if verdict == _azure.RENEW and not renewed:
+                    # 401: the token may have just expired; sign a fresh one once.
+                    renewed = True
+                    self._token = None
+                    head = self._head(body, batch, props, partition_key, content_type)
+                    continue
+                if verdict != _azure.RETRY:
+                    raise SendError(status, err)
+            if attempt >= self.max_retries:
+                raise SendError(status, "gave up after %d attempts: %s" % (attempt + 1, err))
+            retry_after = self._resp.retry_after if status is not None else None
+            sleep_ms(_azure.backoff_ms(attempt, _rand32(), retry_after=retry_after,
+                                       base_ms=self._backoff[0], cap_ms=self._backoff[1]))
+            attempt += 1
+            self.stats["retries"] += 1
+            if self._token is None or _azure.unix_time() >= self._renew_at:
+                head = self._head(body, batch, props, partition_key, content_type)
+
+    def _round_trip(self, head, body):
+        reused = self._sock is not None
+        if not reused:
+            self._sock = transport.connect(self._connect_host, self._port, self.host,
+                                           self._ca_certs, self._verify, self._timeout)
+            self.stats["connects"] += 1
+        sock = self._sock
+        self.stats["requests"] += 1
+        try:
+            sock.write(head)
+            if body:
+                sock.write(body)
+            return self._read_response(sock)
+        except OSError:
+            if not reused:
+                raise
+        # A kept-alive connection the server had closed: reconnect once at once.
+        self.close()
+        self._sock = sock = transport.connect(self._connect_host, self._port, self.host,
+                                              self._ca_certs, self._verify, self._timeout)
+        self.stats["connects"] += 1
+        sock.write(head)
+        if body:
+            sock.write(body)
+        return self._read_response(sock)
+
+    def _read_response(self, sock):
+        r = self._resp
+        r.reset()
+        buf = self._rbuf
+        mv = memoryview(buf)
+        while not r.complete:
+            n = sock.readinto(buf)
+            if not n:
+                r.eof()
+                if not r.complete:
+                    raise OSError("connection closed before the response was complete")
+                break
+            used = r.feed(mv[:n])
+            if used < n:
+                # Bytes after the response: never expected; do not reuse the connection.
+                self.close()
+                return r.status
+        if not (r.keep_alive and self._keep_alive):
+            self.close()
+        return r.status
+
+
+class EventHubClient(_Client):
+    """Sends to an Event Hub, optionally as a publisher (per-device token,
+    the device can only post as itself) or to one partition."""
+
+    @classmethod
+    def from_connection_string(cls, conn_str, *, event_hub=None, publisher=None, partition_id=None,
+                               **kw):
+        cs = _azure.parse_connection_string(conn_str)
+        if "Endpoint" not in cs:
+            raise ValueError("not an Event Hubs connection string (no Endpoint=)")
+        hub = event_hub or cs.get("EntityPath")
+        if not hub:
+            raise ValueError("connection string has no EntityPath: pass event_hub=")
+        if publisher is not None and partition_id is not None:
+            raise ValueError("pass publisher or partition_id, not both")
+        host = cs["Endpoint"][5:].rstrip("/")
+        audience = "https://%s/%s" % (host, hub)
+        if publisher is not None:
+            audience += "/publishers/" + publisher
+        return cls(EVENT_HUB, host, hub, audience, cs["SharedAccessKey"],
+                   cs["SharedAccessKeyName"], False, publisher=publisher,
+                   partition_id=partition_id, **kw)
+
+
+class ServiceBusClient(_Client):
+    """Sends to a Service Bus queue or topic."""
+
+    @classmethod
+    def from_connection_string(cls, conn_str, *, queue_name=None, topic_name=None, **kw):
+        cs = _azure.parse_connection_string(conn_str)
+        if "Endpoint" not in cs:
+            raise ValueError("not a Service Bus connection string (no Endpoint=)")
+        entity = queue_name or topic_name or cs.get("EntityPath")
+        if not entity:
+            raise ValueError("connection string has no EntityPath: pass queue_name= or topic_name=")
+        host = cs["Endpoint"][5:].rstrip("/")
+        return cls(SERVICE_BUS, host, entity, "https://%s/%s" % (host, entity),
+                   cs["SharedAccessKey"], cs["SharedAccessKeyName"], False, **kw)
+
+
+class IoTHubClient(_Client):
+    """Device-to-cloud messages for one IoT Hub device (or module)."""
+
+    @classmethod
+    def from_connection_string(cls, conn_str, *, device_id=None, **kw):
+        cs = _azure.parse_connection_string(conn_str)
+        if "HostName" not in cs:
+            raise ValueError("not an IoT Hub connection string (no HostName=)")
+        host = cs["HostName"]
+        device = cs.get("DeviceId") or device_id
+        if not device:
+            raise ValueError("connection string has no DeviceId: pass device_id=")
+        module = cs.get("ModuleId")
+        audience = "%s/devices/%s" % (host, device)
+        if module:
+            audience += "/modules/" + module
+        # A hub-level policy key (SharedAccessKeyName=) signs with skn; a device key without.
+        return cls(IOT_HUB, host, device, audience, cs["SharedAccessKey"],
+                   cs.get("SharedAccessKeyName"), True, module_id=module, **kw)

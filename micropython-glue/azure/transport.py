@@ -1,0 +1,79 @@
+"""TLS connections for the clients, on whichever TLS API the port has.
+
+- Ports with `tls` (unix, most ports since 1.23): `tls.SSLContext`, mbedTLS.
+- The WiPy (cc3200): `ssl.wrap_socket` on an IPPROTO_SEC socket; TLS runs in
+  the CC3200's network processor, which needs TLS 1.2 asked for explicitly
+  (its default is TLS 1.0, which Azure no longer accepts).
+Certificate verification is on unless the caller passes
+`insecure_disable_tls_verification=True`.
+"""
+
+import socket
+
+try:
+    import tls
+except ImportError:
+    tls = None
+
+# Where the CA certificates are found when the caller gives no ca_certs.
+DEFAULT_CA_CERTS = "/etc/ssl/certs/ca-certificates.crt" if tls else "/flash/cert/ca.pem"
+
+
+class TLSError(OSError):
+    """The TLS handshake failed: most often a certificate that ca_certs does not trust."""
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def connect(host, port, server_hostname, ca_certs=None, verify=True, timeout=30):
+    """Opens a TLS connection to host:port, verified for server_hostname."""
+    ca_certs = ca_certs or DEFAULT_CA_CERTS
+    addr = socket.getaddrinfo(host, port)[0][-1]
+    if tls is None:
+        return _connect_cc3200(addr, ca_certs, verify, timeout)
+    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+    if verify:
+        try:
+            ca = _read(ca_certs)
+        except OSError:
+            raise TLSError("cannot read ca_certs %r: pass ca_certs= (a PEM or DER CA file)" % ca_certs)
+        ctx.verify_mode = tls.CERT_REQUIRED
+        ctx.load_verify_locations(ca)
+    else:
+        ctx.verify_mode = tls.CERT_NONE
+    sock = socket.socket()
+    try:
+        sock.settimeout(timeout)
+        sock.connect(addr)
+    except OSError:
+        sock.close()
+        raise
+    try:
+        return ctx.wrap_socket(sock, server_hostname=server_hostname)
+    except OSError as e:
+        sock.close()
+        raise TLSError(
+            "TLS handshake with %s:%d failed (%s): the server certificate is not "
+            "signed by a CA in %s or is not valid for %s" % (host, port, e, ca_certs, server_hostname)
+        )
+
+
+def _connect_cc3200(addr, ca_certs, verify, timeout):
+    import ssl
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SEC)
+    try:
+        if verify:
+            ss = ssl.wrap_socket(sock, cert_reqs=ssl.CERT_REQUIRED, ca_certs=ca_certs,
+                                 ssl_version=ssl.PROTOCOL_TLSv1_2)
+        else:
+            ss = ssl.wrap_socket(sock, cert_reqs=ssl.CERT_NONE, ssl_version=ssl.PROTOCOL_TLSv1_2)
+        ss.settimeout(timeout)
+        ss.connect(addr)
+        return ss
+    except OSError as e:
+        sock.close()
+        raise TLSError("TLS connection failed (%s): check %s holds the server's root CA (DER)" % (e, ca_certs))
