@@ -65,6 +65,15 @@ Keys are never printed; pass them through the environment (AZURE_ENDPOINT_KEY,
 AZURE_ENDPOINT_SECONDARY_KEY, AZURE_ENDPOINT_DEVICES, AZURE_ENDPOINT_IOTHUB_POLICIES)
 so they do not show in ``ps``.
 
+Typical use (demo / end-to-end tests)::
+
+    export AZURE_ENDPOINT_KEY='<policy key>' AZURE_ENDPOINT_DEVICES='dev1=<base64 key>'
+    .venv/bin/python tools/azure_endpoint.py --eventhub telemetry --queue orders \
+        --db build/endpoint.sqlite3 --certs build/certs --reset-db
+    # -> READY port=NNNNN ; clients connect to 127.0.0.1:NNNNN with SNI/Host
+    #    demo-ns.servicebus.windows.net (or demo-hub.azure-devices.net) and
+    #    trust build/certs/ca.pem (ca.der on the board)
+
 Subcommands (the default is ``serve``)::
 
     azure_endpoint.py [serve] [options]     run the server (see --help)
@@ -372,7 +381,7 @@ class Config:
     iothub_policies: dict = field(default_factory=dict)    # name -> SigningKey
     clock_offset: float = 0.0
     max_size: int = DEFAULT_MAX_SIZE
-    idle_timeout: float = 60.0
+    idle_timeout: float = 240.0
     chunked: bool = False
     chunk_size: int = 64
     retry_after: int = 1
@@ -1472,7 +1481,7 @@ def build_serve_parser() -> argparse.ArgumentParser:
     net = p.add_argument_group("network")
     net.add_argument("--host", default="127.0.0.1", help="address to listen on")
     net.add_argument("--port", type=int, default=0, help="port (0 = pick a free one)")
-    net.add_argument("--idle-timeout", type=float, default=60.0,
+    net.add_argument("--idle-timeout", type=float, default=240.0,
                      help="close idle keep-alive connections after this many seconds")
     net.add_argument("--ciphers", default="DEFAULT",
                      help="OpenSSL cipher list (DEFAULT keeps the CBC suites the CC3200 needs)")
@@ -1482,9 +1491,9 @@ def build_serve_parser() -> argparse.ArgumentParser:
                     help="Host header that selects the EH/SB logic ('' disables)")
     eh.add_argument("--policy", default=DEFAULT_POLICY, help="shared access policy name (skn)")
     eh.add_argument("--key", default=None,
-                    help="the policy's key text (default: $AZURE_ENDPOINT_KEY)")
+                    help="the policy's key text, signed as is (visible in ps: prefer $AZURE_ENDPOINT_KEY)")
     eh.add_argument("--secondary-key", default=None,
-                    help="also accept this key (default: $AZURE_ENDPOINT_SECONDARY_KEY)")
+                    help="also accept this key (or $AZURE_ENDPOINT_SECONDARY_KEY)")
     eh.add_argument("--eventhub", action="append", default=[], metavar="NAME",
                     help="declare an event hub (repeatable); if no entity is declared "
                          "at all, any name is accepted as an event hub")
@@ -1615,7 +1624,7 @@ def cmd_serve(argv: Sequence[str]) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               name="serve", daemon=True)
     thread.start()
     port = server.server_address[1]
@@ -1625,7 +1634,7 @@ def cmd_serve(argv: Sequence[str]) -> int:
          f"devices [{', '.join(sorted(cfg.devices)) or '-'}]; db {args.db}; ca {files.ca_pem}")
     out.line(f"READY port={port}")
     try:
-        while not stop.wait(0.25):
+        while not stop.wait(0.1):
             pass
     finally:
         server.shutdown()
