@@ -268,8 +268,14 @@ impl UpyAzureResponse {
 
     fn line_end(&mut self) -> Result<()> {
         let cut = self.line_len as usize > RESPONSE_LINE_CAP;
-        let buf = self.line;
-        let line = buf.get(..self.line_len as usize).unwrap_or(&buf);
+        let n = (self.line_len as usize).min(RESPONSE_LINE_CAP);
+        // A copy, so the parsing below can update `self`.
+        let mut buf = self.line;
+        if self.state == S_HEADERS {
+            // Header names are case-insensitive; the values we read too.
+            buf.make_ascii_lowercase();
+        }
+        let line = buf.get(..n).unwrap_or(&[]);
         let empty = line.is_empty();
         match self.state {
             // Tolerate blank lines before the status line.
@@ -287,11 +293,7 @@ impl UpyAzureResponse {
                 self.headers_end();
                 Ok(())
             }
-            S_HEADERS => {
-                let mut lower = buf;
-                lower.make_ascii_lowercase();
-                self.header(lower.get(..line.len()).unwrap_or(&[]), cut)
-            }
+            S_HEADERS => self.header(line, cut),
             S_CHUNK_SIZE => {
                 self.remaining = chunk_size(line)?;
                 self.state = if self.remaining == 0 {
@@ -315,7 +317,7 @@ impl UpyAzureResponse {
         }
     }
 
-    /// A header line, lowercased.
+    /// A header line (lowercased by `line_end`).
     fn header(&mut self, line: &[u8], cut: bool) -> Result<()> {
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             // A cut line may have its colon in the part dropped.
