@@ -8,6 +8,12 @@
 #include <stdint.h>
 
 /**
+ * The longest `Retry-After` honoured (2 minutes): a wrong or hostile
+ * header cannot park the device for hours.
+ */
+#define MAX_RETRY_AFTER_MS 120000
+
+/**
  * Seconds from 1970-01-01 to 2000-01-01.
  */
 #define EPOCH_2000_OFFSET 946684800
@@ -17,6 +23,25 @@
  * (a board's RTC restarts at a fixed date after reset).
  */
 #define MIN_PLAUSIBLE_UNIX_TIME 1577836800
+
+/**
+ * `kind` values: the services.
+ */
+#define KIND_EVENT_HUB 0
+
+#define KIND_SERVICE_BUS 1
+
+#define KIND_IOT_HUB 2
+
+/**
+ * Longest line kept (the rest of a longer line is dropped).
+ */
+#define RESPONSE_LINE_CAP 128
+
+/**
+ * Body bytes kept for error messages.
+ */
+#define RESPONSE_EXCERPT_CAP 128
 
 /**
  * Longest base64 key accepted with `key_is_base64` (decodes to 258 bytes;
@@ -138,6 +163,176 @@ enum UpyAzureError {
 typedef int32_t UpyAzureError;
 
 /**
+ * A byte string as C passes it: `ptr` NULL means "absent".
+ *
+ * The fields are private: safe Rust builds one only from a slice, and the C
+ * ABI functions that take one are `unsafe` with the contract that `ptr` is
+ * NULL or valid for reads of `len` bytes while the call runs.
+ */
+typedef struct {
+  const uint8_t *ptr;
+  size_t len;
+} UpyAzureStr;
+
+/**
+ * One user (application) property: a header for a single event, a JSON
+ * member in a batch.
+ */
+typedef struct {
+  UpyAzureStr name;
+  UpyAzureStr value;
+} UpyAzureProperty;
+
+/**
+ * A C array of properties: `ptr` NULL (or `len` 0) is empty. Same
+ * contract as [`UpyAzureStr`]: built from a slice in Rust, handed over by C
+ * under the contract of the `unsafe` ABI functions.
+ */
+typedef struct {
+  const UpyAzureProperty *ptr;
+  size_t len;
+} UpyAzureProperties;
+
+/**
+ * Everything a request head needs, laid out for C. Strings with a NULL
+ * `ptr` are absent; for `host`, `entity` and `token` absent is empty, and
+ * refused.
+ *
+ * Combinations that have no REST target are `InvalidState`: a `kind` above
+ * 2; `publisher` together with `partition_id`; `publisher` or
+ * `partition_id` for Service Bus or IoT Hub; `module_id` for Event Hubs or
+ * Service Bus; a `partition_key` for IoT Hub (IoT Hub has no partition
+ * key: refused rather than silently dropped); a `content_type` for a batch
+ * (the batch content type is what tells the service the body is a batch).
+ */
+typedef struct {
+  /**
+   * 0 Event Hubs, 1 Service Bus, 2 IoT Hub.
+   */
+  uint8_t kind;
+  /**
+   * The body is a batch built by `upy_azure_batch_*`.
+   */
+  bool batch;
+  /**
+   * `Connection: keep-alive`, else `Connection: close`.
+   */
+  bool keep_alive;
+  UpyAzureStr host;
+  /**
+   * Event hub, queue or topic name, or IoT Hub device id.
+   */
+  UpyAzureStr entity;
+  /**
+   * Event Hubs only: `/{hub}/publishers/{publisher}/messages`.
+   */
+  UpyAzureStr publisher;
+  /**
+   * Event Hubs only: `/{hub}/partitions/{partition_id}/messages`.
+   */
+  UpyAzureStr partition_id;
+  /**
+   * IoT Hub only: `/devices/{id}/modules/{module_id}/messages/events`.
+   */
+  UpyAzureStr module_id;
+  /**
+   * The whole `SharedAccessSignature sr=...` string.
+   */
+  UpyAzureStr token;
+  /**
+   * Single events only; absent = the service's default.
+   */
+  UpyAzureStr content_type;
+  /**
+   * Event Hubs / Service Bus only (`BrokerProperties` header).
+   */
+  UpyAzureStr partition_key;
+  /**
+   * `Name: value` headers (`iothub-app-Name: value` for IoT Hub).
+   */
+  UpyAzureProperties properties;
+  /**
+   * The `Content-Length`.
+   */
+  size_t body_len;
+  /**
+   * Largest body accepted, in bytes (`MessageTooLarge` above it).
+   */
+  size_t max_size;
+} UpyAzureRequest;
+
+/**
+ * A batch under construction, laid out for C (which reads `len` and
+ * `count` and changes nothing). With no buffer (`buf` NULL) it only counts:
+ * run every event through a counting batch to get the exact total, then
+ * again through one writing into a buffer of that size.
+ *
+ * `buf` and `cap` are private: safe Rust sets them only from a `&mut`
+ * slice borrowed for `'a`; C sets them through `upy_azure_batch_init`
+ * under that function's contract.
+ */
+typedef struct {
+  uint8_t *buf;
+  size_t cap;
+  /**
+   * Bytes so far, without the closing `]`.
+   */
+  size_t len;
+  /**
+   * Events so far.
+   */
+  size_t count;
+  /**
+   * 0 Event Hubs, 1 Service Bus, 2 IoT Hub (anything else: `InvalidState`).
+   */
+  uint8_t kind;
+  /**
+   * Largest total body, closing `]` included (`MessageTooLarge` above).
+   */
+  size_t max_size;
+} UpyAzureBatch;
+
+/**
+ * The reader state. C reads the `pub` fields directly and leaves the
+ * others alone; initialise it with `upy_azure_response_init` (or
+ * [`UpyAzureResponse::new`]).
+ */
+typedef struct {
+  /**
+   * Body bytes still to read (Content-Length or the current chunk).
+   */
+  uint32_t remaining;
+  /**
+   * `Retry-After` in whole seconds; -1 when absent or an HTTP-date.
+   */
+  int32_t retry_after;
+  /**
+   * Status code of the final (non-1xx) response; 0 before its status line.
+   */
+  uint16_t status;
+  /**
+   * Valid bytes in `excerpt`.
+   */
+  uint16_t excerpt_len;
+  uint16_t line_len;
+  /**
+   * The whole response has been read; `feed` now consumes nothing.
+   */
+  bool complete;
+  /**
+   * The connection can carry the next request (valid once `complete`).
+   */
+  bool keep_alive;
+  uint8_t state;
+  uint8_t flags;
+  /**
+   * The first body bytes (chunked framing removed).
+   */
+  uint8_t excerpt[RESPONSE_EXCERPT_CAP];
+  uint8_t line[RESPONSE_LINE_CAP];
+} UpyAzureResponse;
+
+/**
  * Upper bound of the SAS token length; size the output with it.
  * `key_name_len` is ignored when `has_key_name` is false.
  */
@@ -202,5 +397,120 @@ int upy_azure_connstr_next(const uint8_t *s,
                            size_t *name_len,
                            size_t *value_off,
                            size_t *value_len);
+
+/**
+ * Exact length of the request head (validates everything), or `-code`.
+ *
+ * # Safety
+ * `r` NULL or valid, every string and the property array in it NULL or
+ * valid for its length.
+ */
+ptrdiff_t upy_azure_request_head_len(const UpyAzureRequest *r);
+
+/**
+ * Writes the request head into `out` and returns its length, or `-code`.
+ * `out` NULL: only computes the length (same as `upy_azure_request_head_len`).
+ *
+ * # Safety
+ * `out` NULL or valid for `out_len` writes, not overlapping the inputs;
+ * `r` as for `upy_azure_request_head_len`.
+ */
+ptrdiff_t upy_azure_request_head(uint8_t *out, size_t out_len, const UpyAzureRequest *r);
+
+/**
+ * Sets up `b`: writing into `buf[0..cap]`, or only counting when `buf` is
+ * NULL (to size the buffer: count every event, then init again with a
+ * buffer of the `upy_azure_batch_finish` length and add them again).
+ *
+ * # Safety
+ * `b` NULL or valid for writes; `buf` NULL or valid for `cap` writes for
+ * as long as `b` is used.
+ */
+void upy_azure_batch_init(UpyAzureBatch *b,
+                          uint8_t *buf,
+                          size_t cap,
+                          uint8_t kind,
+                          size_t max_size);
+
+/**
+ * Appends one event. Returns 0 or `-code`; on error the batch is as it was
+ * (after `MessageTooLarge` it can still be finished and sent).
+ *
+ * # Safety
+ * `b` NULL or set up by `upy_azure_batch_init`; `body`, `partition_key`
+ * and `props[0..n_props]` NULL or valid.
+ */
+int upy_azure_batch_add(UpyAzureBatch *b,
+                        UpyAzureStr body,
+                        const UpyAzureProperty *props,
+                        size_t n_props,
+                        UpyAzureStr partition_key);
+
+/**
+ * Closes the array (writes `]` unless counting) and returns the total body
+ * length, or `-code` (`EmptyBatch` without events).
+ *
+ * # Safety
+ * `b` NULL or set up by `upy_azure_batch_init`.
+ */
+ptrdiff_t upy_azure_batch_finish(UpyAzureBatch *b);
+
+/**
+ * Size of `UpyAzureResponse` as Rust lays it out: the C glue can check it
+ * against `sizeof` once.
+ */
+size_t upy_azure_response_size(void);
+
+/**
+ * Resets `r` for a new response (also its first initialisation).
+ *
+ * # Safety
+ * `r` must be NULL or valid for writes (it may be uninitialised).
+ */
+void upy_azure_response_init(UpyAzureResponse *r);
+
+/**
+ * Feeds received bytes. Returns how many were consumed (fewer than `len`
+ * only once the response is complete: the rest belongs to the next one)
+ * or `-code`.
+ *
+ * # Safety
+ * `r` NULL or initialised; `data` NULL or valid for `len` bytes.
+ */
+ptrdiff_t upy_azure_response_feed(UpyAzureResponse *r, const uint8_t *data, size_t len);
+
+/**
+ * The connection closed: 0 if the response is complete (a body without a
+ * length completes here), else `-code` (truncated: `BadResponse`).
+ *
+ * # Safety
+ * `r` NULL or initialised.
+ */
+int upy_azure_response_eof(UpyAzureResponse *r);
+
+/**
+ * What to read next: 0 a line, n > 0 exactly n body bytes, `u32::MAX`
+ * until the connection closes (see `UpyAzureResponse::want`).
+ *
+ * # Safety
+ * `r` NULL or initialised.
+ */
+uint32_t upy_azure_response_want(const UpyAzureResponse *r);
+
+/**
+ * 0 success (2xx), 1 renew the token (401), 2 fatal, 3 retry (408, 429, 5xx).
+ */
+uint8_t upy_azure_classify(uint16_t status);
+
+/**
+ * Milliseconds to wait before retry `attempt` (0-based): full jitter below
+ * `min(cap_ms, base_ms * 2^attempt)`, at least `retry_after_s` seconds
+ * (up to 120 s) when `retry_after_s >= 0`.
+ */
+uint32_t upy_azure_backoff_ms(uint32_t attempt,
+                              uint32_t base_ms,
+                              uint32_t cap_ms,
+                              uint32_t random,
+                              int32_t retry_after_s);
 
 #endif  /* UPY_AZURE_H */

@@ -19,7 +19,7 @@ UPY_AZURE_COMMA := ,
 UPY_AZURE_SYMBOLS := upy_azure_sas_token upy_azure_sas_token_max_len \
 	upy_azure_unix_time upy_azure_expiry upy_azure_connstr_check upy_azure_connstr_next \
 	upy_azure_request_head_len upy_azure_request_head upy_azure_batch_init upy_azure_batch_add \
-	upy_azure_batch_finish upy_azure_response_init upy_azure_response_feed upy_azure_response_eof \
+	upy_azure_batch_finish upy_azure_response_init upy_azure_response_feed upy_azure_response_eof upy_azure_response_want \
 	upy_azure_classify upy_azure_backoff_ms
 LDFLAGS_USERMOD += $(addprefix -Wl$(UPY_AZURE_COMMA)--undefined=,$(UPY_AZURE_SYMBOLS)) $(UPY_AZURE_LIB)
 

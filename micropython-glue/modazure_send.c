@@ -260,6 +260,9 @@ static void azure_response_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         case MP_QSTR_status:
             dest[0] = MP_OBJ_NEW_SMALL_INT(self->r.status);
             break;
+        case MP_QSTR_want:
+            dest[0] = azure_new_u64(upy_azure_response_want(&self->r));
+            break;
         case MP_QSTR_complete:
             dest[0] = mp_obj_new_bool(self->r.complete);
             break;

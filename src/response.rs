@@ -172,6 +172,18 @@ impl UpyAzureResponse {
         u32::try_from(self.retry_after).ok()
     }
 
+    /// What to read next from a stream that blocks until its buffer is full
+    /// (MicroPython's `readinto`): 0 = one line (up to LF), n > 0 = exactly
+    /// n body bytes, `u32::MAX` = everything until the connection closes.
+    /// Reading only this much never waits for bytes that are not coming.
+    pub fn want(&self) -> u32 {
+        match self.state {
+            S_BODY | S_CHUNK_DATA => self.remaining,
+            S_UNTIL_CLOSE => u32::MAX,
+            _ => 0,
+        }
+    }
+
     /// The first body bytes.
     pub fn excerpt(&self) -> &[u8] {
         self.excerpt
@@ -524,6 +536,47 @@ mod tests {
         r.reset();
         assert_eq!(r.feed(&two[CREATED.len()..]), Ok(two.len() - CREATED.len()));
         assert_eq!((r.status(), r.is_complete()), (204, true));
+    }
+
+    /// Reads the way the Python client does: a line when `want()` is 0, else
+    /// exactly `want()` bytes. Returns how far it read into `stream`.
+    fn read_by_want(stream: &[u8]) -> (UpyAzureResponse, usize) {
+        let mut r = UpyAzureResponse::new();
+        let mut pos = 0;
+        while !r.is_complete() && pos < stream.len() {
+            let rest = &stream[pos..];
+            let n = match r.want() {
+                0 => rest
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(rest.len(), |i| i + 1),
+                w => rest.len().min(w as usize),
+            };
+            assert_eq!(r.feed(&rest[..n]), Ok(n));
+            pos += n;
+        }
+        (r, pos)
+    }
+
+    #[test]
+    fn want_never_reads_past_the_response() {
+        let next = b"HTTP/1.1 201 Created\r\n\r\n";
+        for resp in [
+            CREATED,
+            &b"HTTP/1.1 503 Busy\r\nRetry-After: 4\r\nContent-Length: 4\r\n\r\nbusy"[..],
+            &b"HTTP/1.1 400 Bad\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: v\r\n\r\n"[..],
+            &b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"[..],
+        ] {
+            let mut stream = resp.to_vec();
+            stream.extend_from_slice(next);
+            let (r, pos) = read_by_want(&stream);
+            assert!(r.is_complete());
+            assert_eq!(pos, resp.len(), "read into the next response");
+            assert_eq!(r.want(), 0);
+        }
+        let until_close = b"HTTP/1.0 500 Oops\r\n\r\nuntil close";
+        let (r, pos) = read_by_want(until_close);
+        assert_eq!((r.want(), pos), (u32::MAX, until_close.len()));
     }
 
     #[test]

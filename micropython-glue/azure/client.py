@@ -263,19 +263,23 @@ class _Client:
         return self._read_response(sock)
 
     def _read_response(self, sock):
+        # Blocking stream reads wait until the buffer is full, so ask for
+        # exactly what the parser says comes next: a line, or n body bytes.
         r = self._resp
         r.reset()
         buf = self._rbuf
         mv = memoryview(buf)
         while not r.complete:
-            n = sock.readinto(buf)
-            if not n:
-                r.eof()
-                if not r.complete:
-                    raise OSError("connection closed before the response was complete")
+            want = r.want
+            if want:
+                n = sock.readinto(buf, min(want, len(buf)))
+                data = mv[:n] if n else b""
+            else:
+                data = sock.readline()
+            if not data:
+                r.eof()  # raises OSError if the response was cut short
                 break
-            used = r.feed(mv[:n])
-            if used < n:
+            if r.feed(data) < len(data):
                 # Bytes after the response: never expected; do not reuse the connection.
                 self.close()
                 return r.status

@@ -159,6 +159,16 @@ pub unsafe extern "C" fn upy_azure_response_eof(r: *mut UpyAzureResponse) -> c_i
     }
 }
 
+/// What to read next: 0 a line, n > 0 exactly n body bytes, `u32::MAX`
+/// until the connection closes (see `UpyAzureResponse::want`).
+///
+/// # Safety
+/// `r` NULL or initialised.
+#[no_mangle]
+pub unsafe extern "C" fn upy_azure_response_want(r: *const UpyAzureResponse) -> u32 {
+    r.as_ref().map_or(0, UpyAzureResponse::want)
+}
+
 /// 0 success (2xx), 1 renew the token (401), 2 fatal, 3 retry (408, 429, 5xx).
 #[no_mangle]
 pub extern "C" fn upy_azure_classify(status: u16) -> u8 {
