@@ -20,7 +20,7 @@ HOST_LIB := $(ROOT)/target/release/libupy_azure.a
 RUST_SRC := Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs)
 GLUE_SRC := $(wildcard micropython-glue/*.c micropython-glue/*.h micropython-glue/*.mk micropython-glue/azure/*.py) micropython-glue/manifest.py
 
-.PHONY: all deps micropython lib unix header check-header rust-test lint upy-test oracle-test test demo clean
+.PHONY: all deps micropython lib unix header check-header rust-test lint upy-test oracle-test endpoint-test e2e-test test demo clean
 
 all: unix
 
@@ -86,8 +86,18 @@ oracle-test: $(MICROPYTHON)
 # Firmware for the WiPy (cc3200) and the Cortex-M4 qemu board: targets
 # wipy, qemu, and FIRMWARE_TESTS (footprint, panic-free, qemu tests).
 -include mk/firmware.mk
+# make fuzz / fuzz-smoke (cargo-fuzz, nightly): see docs/fuzzing.md
+-include mk/fuzz.mk
 
-test: lint rust-test check-header upy-test oracle-test $(FIRMWARE_TESTS)
+# The local endpoint's own tests (its SAS checks against the SDKs' tokens).
+endpoint-test: | deps
+	$(PY) -m unittest tools/test_azure_endpoint.py
+
+# MicroPython -> TLS -> local endpoint -> SQLite, with fault injection.
+e2e-test: $(MICROPYTHON)
+	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_send_e2e.py
+
+test: lint rust-test check-header upy-test oracle-test endpoint-test e2e-test $(FIRMWARE_TESTS)
 	@echo "make test: all passed"
 
 # ---- Demo ----------------------------------------------------------------------

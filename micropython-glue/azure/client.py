@@ -99,8 +99,8 @@ class _Client:
                  backoff_cap_ms=30000):
         if not 0 < max_size <= MAX_SIZE_LIMIT:
             raise ValueError("max_size must be between 1 and 1048576 bytes")
-        if token_ttl < 60:
-            raise ValueError("token_ttl must be at least 60 seconds")
+        if token_ttl < 1:
+            raise ValueError("token_ttl must be a positive number of seconds")
         self._kind = kind
         self.host = host
         self._entity = entity

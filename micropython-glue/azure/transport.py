@@ -53,11 +53,14 @@ def connect(host, port, server_hostname, ca_certs=None, verify=True, timeout=30)
         raise
     try:
         return ctx.wrap_socket(sock, server_hostname=server_hostname)
-    except OSError as e:
+    except (OSError, ValueError) as e:
+        # mbedTLS reports a failed verification as ValueError (with its
+        # reason) or, for a name mismatch, as a reset connection.
         sock.close()
         raise TLSError(
             "TLS handshake with %s:%d failed (%s): the server certificate is not "
-            "signed by a CA in %s or is not valid for %s" % (host, port, e, ca_certs, server_hostname)
+            "signed by a CA in %s or is not valid for %s"
+            % (host, port, str(e).strip() or type(e).__name__, ca_certs, server_hostname)
         )
 
 
