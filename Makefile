@@ -102,7 +102,12 @@ test: lint rust-test check-header upy-test oracle-test endpoint-test e2e-test $(
 
 # ---- Demo ----------------------------------------------------------------------
 
+# The main job: examples/send_telemetry.py to the local endpoint over TLS.
 demo: $(MICROPYTHON)
+	MICROPYTHON=$(MICROPYTHON) PY=$(PY) tools/demo.sh
+
+# Connection string -> per-device token, printed with its expiry.
+demo-token: $(MICROPYTHON)
 	$(MICROPYTHON) examples/device_token.py
 
 clean:
