@@ -88,6 +88,8 @@ oracle-test: $(MICROPYTHON)
 -include mk/firmware.mk
 # make fuzz / fuzz-smoke (cargo-fuzz, nightly): see docs/fuzzing.md
 -include mk/fuzz.mk
+# make bench: bench/results.json and bench/RESULTS.md
+-include mk/bench.mk
 
 # The local endpoint's own tests (its SAS checks against the SDKs' tokens).
 endpoint-test: | deps
