@@ -90,6 +90,8 @@ oracle-test: $(MICROPYTHON)
 -include mk/fuzz.mk
 # make bench: bench/results.json and bench/RESULTS.md
 -include mk/bench.mk
+# Hostile input and memory stability (HARDENING_TESTS)
+-include mk/hardening.mk
 
 # The local endpoint's own tests (its SAS checks against the SDKs' tokens).
 endpoint-test: | deps
@@ -99,7 +101,7 @@ endpoint-test: | deps
 e2e-test: $(MICROPYTHON)
 	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_send_e2e.py
 
-test: lint rust-test check-header upy-test oracle-test endpoint-test e2e-test $(FIRMWARE_TESTS)
+test: lint rust-test check-header upy-test oracle-test endpoint-test e2e-test $(HARDENING_TESTS) $(FIRMWARE_TESTS)
 	@echo "make test: all passed"
 
 # ---- Demo ----------------------------------------------------------------------
