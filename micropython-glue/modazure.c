@@ -136,6 +136,13 @@ static uint64_t azure_unix_time(void) {
         now = mp_call_function_0(mp_load_attr(time_mod, MP_QSTR_time));
         nlr_pop();
     } else {
+        // Only "there is no time.time()" means no clock; anything else
+        // (KeyboardInterrupt, MemoryError, an OSError of the RTC) propagates.
+        mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
+        if (!mp_obj_exception_match(exc, MP_OBJ_FROM_PTR(&mp_type_ImportError))
+            && !mp_obj_exception_match(exc, MP_OBJ_FROM_PTR(&mp_type_AttributeError))) {
+            nlr_jump(nlr.ret_val);
+        }
         mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("this port has no clock (no time.time()): pass expiry="));
     }
     uint64_t secs;
@@ -144,6 +151,10 @@ static uint64_t azure_unix_time(void) {
         mp_float_t f = mp_obj_get_float(now);
         if (!(f >= 0)) {
             mp_raise_ValueError(MP_ERROR_TEXT("clock is not set (it reads before 2020-01-01): set it from NTP, or pass expiry="));
+        }
+        // Converting a float at or above 2**64 (or inf) to uint64_t is undefined.
+        if (f >= (mp_float_t)18446744073709551616.0) {
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q must be below 2**64"), MP_QSTR_time);
         }
         secs = (uint64_t)f;
     } else
@@ -224,9 +235,17 @@ static MP_DEFINE_CONST_FUN_OBJ_KW(mod_azure_sas_token_obj, 2, mod_azure_sas_toke
 
 // ---- parse_connection_string(s) -> dict
 
+// Portal strings are well under 1 KB. The check of repeated names is
+// quadratic in the number of parts (no heap): a bound keeps a hostile
+// string from stalling a board for minutes.
+#define AZURE_MAX_CONN_STR_LEN (4096)
+
 static mp_obj_t mod_azure_parse_connection_string(mp_obj_t s_in) {
     size_t len;
     const uint8_t *s = azure_get_text(s_in, &len, MP_QSTR_s, false);
+    if (len > AZURE_MAX_CONN_STR_LEN) {
+        mp_raise_ValueError(MP_ERROR_TEXT("connection string too long: the limit is 4096 bytes"));
+    }
     intptr_t rc = upy_azure_connstr_check(s, len);
     if (rc < 0) {
         azure_raise(rc);

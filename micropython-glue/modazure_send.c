@@ -57,12 +57,23 @@ static size_t azure_get_properties(mp_obj_t o, UpyAzureProperty *props) {
     return n;
 }
 
-static uint8_t azure_get_kind(mp_obj_t o) {
-    mp_int_t kind = mp_obj_get_int(o);
-    if (kind < 0 || kind > 2) {
-        mp_raise_ValueError(MP_ERROR_TEXT("kind must be EVENT_HUB, SERVICE_BUS or IOT_HUB"));
+// An int in [lo, hi]: TypeError for other types, ValueError with msg for
+// any other int. A long int is always out of range (results that fit are
+// small ints): ValueError, not OverflowError, and the same answer on 32-
+// and 64-bit ports.
+static mp_int_t azure_get_int_in(mp_obj_t o, mp_int_t lo, mp_int_t hi, mp_rom_error_text_t msg) {
+    if (mp_obj_is_int(o) && !mp_obj_is_small_int(o)) {
+        mp_raise_ValueError(msg);
     }
-    return (uint8_t)kind;
+    mp_int_t v = mp_obj_get_int(o);
+    if (v < lo || v > hi) {
+        mp_raise_ValueError(msg);
+    }
+    return v;
+}
+
+static uint8_t azure_get_kind(mp_obj_t o) {
+    return (uint8_t)azure_get_int_in(o, 0, 2, MP_ERROR_TEXT("kind must be EVENT_HUB, SERVICE_BUS or IOT_HUB"));
 }
 
 static size_t azure_get_max_size(mp_obj_t o) {
@@ -301,10 +312,7 @@ MP_DEFINE_CONST_OBJ_TYPE(
 // ---- classify(status) and backoff_ms(attempt, rand, *, retry_after=None, base_ms=500, cap_ms=30000)
 
 static mp_obj_t mod_azure_classify(mp_obj_t status) {
-    mp_int_t s = mp_obj_get_int(status);
-    if (s < 100 || s > 999) {
-        mp_raise_ValueError(MP_ERROR_TEXT("status must be an HTTP status code (100-999)"));
-    }
+    mp_int_t s = azure_get_int_in(status, 100, 999, MP_ERROR_TEXT("status must be an HTTP status code (100-999)"));
     return MP_OBJ_NEW_SMALL_INT(upy_azure_classify((uint16_t)s));
 }
 MP_DEFINE_CONST_FUN_OBJ_1(mod_azure_classify_obj, mod_azure_classify);
