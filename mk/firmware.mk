@@ -10,6 +10,7 @@
 #   make panic-free      no Rust panic machinery in the linked firmware
 #   make qemu            build/qemu/firmware.elf (MPS2_AN386: Cortex-M4, soft float)
 #   make qemu-test       tests/micropython (+ tests/qemu) under qemu-system-arm
+#   make wipy-certs      build/wipy/cert/: the Azure root CAs as DER for /flash/cert
 #   make firmware-clean  remove the firmware build directories
 #
 # ARM_CARGO_FLAGS passes extra flags to cargo for experiments, e.g.
@@ -33,11 +34,12 @@ QEMU_ELF := $(QEMU_DIR)/firmware.elf
 
 # The WiPy runs its firmware from SRAM: bootmgr/flc.h IMG_SIZE (192 * 1024).
 WIPY_IMAGE_LIMIT := 196608
-# Goal: the module adds at most 5,120 bytes. Not reached (see docs/wipy.md,
-# "Footprint"): the gate is the measured size plus a small margin, so that
-# any growth is noticed. Lower it as the Rust side shrinks.
+# Goal: the module adds at most 5,120 bytes. Not reached (docs/wipy.md,
+# "Footprint"): the gate is the size measured with the send path linked
+# (17,952 bytes) plus a small margin, so that any growth is noticed. Lower
+# it as the module shrinks; the goal stays the target.
 WIPY_MODULE_GOAL := 5120
-WIPY_MODULE_BUDGET ?= 9400
+WIPY_MODULE_BUDGET ?= 18432
 
 CC3200_MAKE = $(MAKE) -C $(MICROPY_DIR)/ports/cc3200 -j$(JOBS) \
 	BTARGET=application BTYPE=release BOARD=WIPY
@@ -50,9 +52,11 @@ define run_logged
 	@$(3) >$(2) 2>&1 || { tail -40 $(2); echo "$(1) failed: see $(2)" >&2; exit 1; }
 endef
 
-FIRMWARE_TESTS := wipy wipy-footprint panic-free qemu-test
+# In this order so that a plain `make test` reports the qemu tests before a
+# size failure (make -k test runs all of them regardless).
+FIRMWARE_TESTS := qemu-test wipy wipy-footprint panic-free
 
-.PHONY: firmware firmware-patches arm-lib wipy wipy-build wipy-stock wipy-lib \
+.PHONY: firmware firmware-patches arm-lib wipy wipy-build wipy-stock wipy-lib wipy-certs \
 	wipy-footprint panic-free qemu qemu-test firmware-clean FORCE
 
 firmware: wipy qemu
@@ -135,6 +139,20 @@ wipy-lib: $(WIPY_MPY)
 $(WIPY_DIR)/lib/azure/%.mpy: $(ROOT)/micropython-glue/azure/%.py | $(MPY_CROSS)
 	@mkdir -p $(@D)
 	$(MPY_CROSS) -o $@ -s azure/$*.py $<
+
+# The CC3200 verifies servers against ONE root CA, a DER file of at most
+# 4 KB uploaded as /flash/cert/ca.pem. Azure's TLS roots: DigiCert Global
+# Root G2 (current) and Baltimore CyberTrust Root (previous, expired
+# 2025-05-12); both from the system's ca-certificates (docs/wipy.md).
+WIPY_CA_DIR ?= /usr/share/ca-certificates/mozilla
+wipy-certs:
+	@mkdir -p $(WIPY_DIR)/cert
+	openssl x509 -in $(WIPY_CA_DIR)/DigiCert_Global_Root_G2.crt -outform der -out $(WIPY_DIR)/cert/ca.pem
+	@if [ -f $(WIPY_CA_DIR)/Baltimore_CyberTrust_Root.crt ]; then \
+		openssl x509 -in $(WIPY_CA_DIR)/Baltimore_CyberTrust_Root.crt -outform der -out $(WIPY_DIR)/cert/baltimore.der; fi
+	@for f in $(WIPY_DIR)/cert/*; do n=$$(wc -c <$$f); \
+		[ $$n -le 4096 ] || { echo "$$f: $$n bytes, over the CC3200's 4 KB" >&2; exit 1; }; \
+		echo "  $${f#$(ROOT)/}: $$n bytes DER"; done
 
 # ---- Panic-free check ----------------------------------------------------------
 # Self-test of the checker, the stock firmware as a negative control (no
