@@ -119,10 +119,20 @@ fn status_line(line: &[u8]) -> Result<(u16, bool)> {
     }
 }
 
-/// Hex chunk size, then the end of the line or an extension.
-fn chunk_size(line: &[u8]) -> Result<u32> {
+/// Hex chunk size, then the end of the line or an extension. In a `cut`
+/// line the digits must end before the cut (a long extension is fine;
+/// digits running into the cut, e.g. many leading zeros, are not a size).
+fn chunk_size(line: &[u8], cut: bool) -> Result<u32> {
     match leading_number(line, 16) {
-        (Some(n), i) if i > 0 && matches!(line.get(i), None | Some(b';' | b' ' | b'\t')) => Ok(n),
+        (Some(n), i)
+            if i > 0
+                && match line.get(i) {
+                    None => !cut,
+                    Some(b) => matches!(b, b';' | b' ' | b'\t'),
+                } =>
+        {
+            Ok(n)
+        }
         _ => Err(Error::BadResponse),
     }
 }
@@ -307,7 +317,7 @@ impl UpyAzureResponse {
             }
             S_HEADERS => self.header(line, cut),
             S_CHUNK_SIZE => {
-                self.remaining = chunk_size(line)?;
+                self.remaining = chunk_size(line, cut)?;
                 self.state = if self.remaining == 0 {
                     S_TRAILERS
                 } else {
@@ -762,6 +772,36 @@ mod tests {
         let o = run(&[resp.as_bytes()], false);
         assert_eq!(o.result, Ok(resp.len()));
         assert_eq!(o.retry_after, Some(i32::MAX as u32));
+    }
+
+    #[test]
+    fn chunk_size_digits_into_the_cut() {
+        // Regression: 500 leading zeros were cut to 128 zeros and read as
+        // the last chunk (size 0), so the data was taken for trailers.
+        let zeros = "0".repeat(500);
+        let resp = std::format!(
+            "HTTP/1.1 500 Err\r\nTransfer-Encoding: chunked\r\n\r\n{zeros}2\r\nok\r\n0\r\n\r\n"
+        );
+        assert_eq!(
+            all_splits(resp.as_bytes(), false).result,
+            Err(Error::BadResponse)
+        );
+        // Digits that fill the kept part exactly, cut right after them.
+        let digits = std::format!("{}2", "0".repeat(RESPONSE_LINE_CAP - 1));
+        let resp = std::format!(
+            "HTTP/1.1 500 Err\r\nTransfer-Encoding: chunked\r\n\r\n{digits};ext\r\nok\r\n0\r\n\r\n"
+        );
+        assert_eq!(
+            all_splits(resp.as_bytes(), false).result,
+            Err(Error::BadResponse)
+        );
+        // Exactly RESPONSE_LINE_CAP digits, not cut: still a size.
+        let resp = std::format!(
+            "HTTP/1.1 500 Err\r\nTransfer-Encoding: chunked\r\n\r\n{digits}\r\nok\r\n0\r\n\r\n"
+        );
+        let o = run(&[resp.as_bytes()], false);
+        assert_eq!(o.result, Ok(resp.len()));
+        assert_eq!((o.complete, o.excerpt), (true, b"ok".to_vec()));
     }
 
     #[test]
