@@ -8,6 +8,7 @@
 #   make fuzz-cmin     minimize the committed corpora (cargo fuzz cmin)
 #
 # FUZZ_TARGETS=response make fuzz   runs only the listed targets.
+# fuzz/dict/<target>.dict, when there is one, is passed as -dict.
 # FUZZ_ARGS passes extra libFuzzer flags, e.g. FUZZ_ARGS=-max_len=8192.
 # One process, one job per target (the machine has 2 cores).
 # A crash stops the run; the reproducer is in fuzz/artifacts/<target>/.
@@ -38,8 +39,9 @@ define fuzz_run
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "== fuzz $$t for $(1) s"; \
 		mkdir -p $(FUZZ_WORK)/$$t $(FUZZ_DIR)/corpus/$$t; \
+		dict=; [ ! -f $(FUZZ_DIR)/dict/$$t.dict ] || dict=-dict=$(FUZZ_DIR)/dict/$$t.dict; \
 		$(CARGO_FUZZ) run $$t $(FUZZ_WORK)/$$t $(FUZZ_DIR)/corpus/$$t -- \
-			-max_total_time=$(1) -print_final_stats=1 $(FUZZ_ARGS); \
+			-max_total_time=$(1) -print_final_stats=1 $$dict $(FUZZ_ARGS); \
 	done
 endef
 
