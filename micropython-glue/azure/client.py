@@ -68,7 +68,15 @@ def _props(properties):
         return None
     if not isinstance(properties, dict):
         raise TypeError("properties must be a dict")
-    return {k: v if isinstance(v, str) else str(v) for k, v in properties.items()}
+    out = {}
+    for k, v in properties.items():
+        if not isinstance(v, str):
+            # Not str(): None or b"x" would be sent as "None" or "b'x'".
+            if not isinstance(v, (int, float)):
+                raise TypeError("property values must be str, int, float or bool")
+            v = str(v)
+        out[k] = v
+    return out
 
 
 def _body(body):
@@ -82,13 +90,19 @@ def _body(body):
 def _split_endpoint(endpoint, default_host):
     if endpoint is None:
         return default_host, 443
+    if not isinstance(endpoint, str):
+        raise TypeError("endpoint must be a str 'host:port'")
     host, sep, port = endpoint.rpartition(":")
     if not sep:
-        return endpoint, 443
+        host, port = endpoint, 443
     try:
-        return host, int(port)
+        port = int(port)
     except ValueError:
+        port = 0
+    # Refused here, not retried as a connection failure on every send.
+    if not host or not 0 < port < 65536:
         raise ValueError("endpoint must be 'host:port'")
+    return host, port
 
 
 class _Client:
@@ -97,10 +111,18 @@ class _Client:
                  insecure_disable_tls_verification=False, token_ttl=3600, max_retries=6,
                  timeout=30, max_size=MAX_SIZE_DEFAULT, keep_alive=True, backoff_base_ms=500,
                  backoff_cap_ms=30000):
+        # Checked here: a bad value would otherwise surface only inside a send
+        # (or, for the retry settings, only after a first failure).
+        for v in (max_size, token_ttl, max_retries):
+            if not isinstance(v, int):
+                raise TypeError("max_size, token_ttl and max_retries must be ints")
         if not 0 < max_size <= MAX_SIZE_LIMIT:
             raise ValueError("max_size must be between 1 and 1048576 bytes")
         if token_ttl < 1:
             raise ValueError("token_ttl must be a positive number of seconds")
+        if max_retries < 0:
+            raise ValueError("max_retries must not be negative")
+        _azure.backoff_ms(0, 0, base_ms=backoff_base_ms, cap_ms=backoff_cap_ms)  # types and range
         self._kind = kind
         self.host = host
         self._entity = entity
@@ -123,6 +145,10 @@ class _Client:
         self._token = None
         self._renew_at = 0
         self._sock = None
+        # The request's parts checked once, now (types, empty names, host,
+        # combinations): bad input fails here, not in the first send.
+        _azure.frame_request(kind, host, entity, "x", 0, publisher=publisher,
+                             partition_id=partition_id, module_id=module_id, max_size=max_size)
         self._resp = _azure.Response()
         self._rbuf = bytearray(256)
         # Counters a device can report home.
@@ -176,15 +202,19 @@ class _Client:
         bytes), or a tuple (body, properties) or (body, properties, partition_key)."""
         if not isinstance(events, (list, tuple)):
             raise TypeError("events must be a list")
-        norm = []
-        for ev in events:
-            if isinstance(ev, tuple):
-                if not 1 <= len(ev) <= 3:
-                    raise ValueError("a batch event is (body, properties, partition_key)")
-                norm.append((_body(ev[0]), _props(ev[1]) if len(ev) > 1 else None,
-                             ev[2] if len(ev) > 2 else None))
-            else:
-                norm.append((_body(ev), None, None))
+        # frame_batch takes the events as they are (it checks every body,
+        # tuple and property): no per-event copies, which would cost more heap
+        # than the batch itself. Only property values that are not str are
+        # converted, in a copy of that event.
+        norm = events
+        for i, ev in enumerate(events):
+            if isinstance(ev, tuple) and len(ev) > 1 and isinstance(ev[1], dict):
+                for v in ev[1].values():
+                    if not isinstance(v, str):
+                        if norm is events:
+                            norm = list(events)
+                        norm[i] = (ev[0], _props(ev[1])) + ev[2:]
+                        break
         body = _azure.frame_batch(self._kind, norm, max_size=self.max_size)
         return self._send(body, True, None, None, None, len(norm))
 
@@ -275,7 +305,9 @@ class _Client:
                 n = sock.readinto(buf, min(want, len(buf)))
                 data = mv[:n] if n else b""
             else:
-                data = sock.readline()
+                # Bounded: a server that never sends LF cannot exhaust the
+                # heap (the reader takes a line in any number of pieces).
+                data = sock.readline(len(buf))
             if not data:
                 r.eof()  # raises OSError if the response was cut short
                 break
