@@ -66,6 +66,8 @@ def main():
         "m4_instr_lower_bound": round(blocks * block),
         "m4_rust_over_lower_bound": r["m4_rust"] / (blocks * block),
         "m4_instr_hashlib_1block_call": round(r["m4_sha1"]),
+        "m4_instr_rust_heap_not_collected": round(r["m4_rust_again"]),
+        "m4_instr_native_kw_call": round(r["m4_kwcall"]),
         "m4_loop_instr": round(r["m4_loop_instr"]),
         "m4_heap_rust": r["m4_heap_rust"],
         "m4_heap_pure": r["m4_heap_pure"],

@@ -97,6 +97,13 @@ def sha9(n):
         h(M9).digest()
 
 
+def kwcall(n):
+    # A native call with keyword arguments, for comparison: argument parsing.
+    f = _azure.backoff_ms
+    for _ in range(n):
+        f(0, 1, retry_after=None, base_ms=500, cap_ms=30000)
+
+
 def empty(n):
     for _ in range(n):
         pass
@@ -123,16 +130,17 @@ def main(reps):
     b = sas_token(URI, KEY, NAME, EXPIRY)
     same = a == b
     ipt = calibrate()
-    plan = (("rust", rust, 50), ("rust_long", rust_long, 20),
+    plan = (("rust", rust, 50), ("rust_again", rust, 50), ("rust_long", rust_long, 20),
             ("rust_name_long", rust_name_long, 20), ("pure", pure, 5),
-            ("sha1", sha1, 50), ("sha9", sha9, 20), ("empty", empty, 200))
+            ("sha1", sha1, 50), ("sha9", sha9, 20), ("kwcall", kwcall, 100), ("empty", empty, 200))
     runs = {}
     for name, fn, n in plan:
         fn(1)  # warm up (first-call effects)
         runs[name] = []
     for _ in range(reps):
         for name, fn, n in plan:
-            gc.collect()
+            if name != "rust_again":  # rust_again: straight after rust, heap not collected
+                gc.collect()
             runs[name].append(_ticks(fn, n) * ipt / n)
     loop = _median(runs["empty"])
     out = {"m4_same_token": same, "m4_instr_per_tick": ipt, "m4_loop_instr": loop}

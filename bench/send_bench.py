@@ -51,14 +51,14 @@ class Counting:
         counted["out"] += len(b) if n is None else n
         return n
 
-    def readinto(self, buf, n=None):
-        r = self._s.readinto(buf, n) if n is not None else self._s.readinto(buf)
+    def readinto(self, *a):
+        r = self._s.readinto(*a)
         counted["in"] += r or 0
         return r
 
-    def readline(self):
-        r = self._s.readline()
-        counted["in"] += len(r)
+    def readline(self, *a):
+        r = self._s.readline(*a)
+        counted["in"] += len(r or b"")
         return r
 
     def read(self, n=-1):
@@ -87,11 +87,11 @@ class OneWrite:
             self._head = None
         return self._s.write(b)
 
-    def readinto(self, buf, n=None):
-        return self._s.readinto(buf, n) if n is not None else self._s.readinto(buf)
+    def readinto(self, *a):
+        return self._s.readinto(*a)
 
-    def readline(self):
-        return self._s.readline()
+    def readline(self, *a):
+        return self._s.readline(*a)
 
     def close(self):
         return self._s.close()

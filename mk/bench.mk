@@ -1,0 +1,26 @@
+# make bench: speed, heap and footprint of _azure against the alternatives
+# (issue #5), in one report: bench/results.json, bench/RESULTS.md and
+# bench/results.png. Included by the top Makefile; uses its ROOT, PY,
+# MICROPY_DIR, MICROPYTHON and mk/firmware.mk's qemu, wipy-build, wipy-stock,
+# QEMU_ELF and FOOTPRINT.
+#
+#   make bench                       the full run (about 2 minutes when the builds are fresh)
+#   make bench BENCH_FLAGS=--quick   fewer repetitions: a smoke test
+
+BENCH_FLAGS ?=
+BENCH_FOOTPRINT := $(ROOT)/build/wipy/footprint.json
+
+.PHONY: bench bench-deps bench-footprint
+
+# matplotlib for the plot (tools/requirements.txt), if the venv predates it.
+bench-deps: | deps
+	@$(PY) -c 'import matplotlib, serial' 2>/dev/null || $(PY) -m pip install -q -r tools/requirements.txt
+
+# build/wipy/footprint.json as `make wipy` writes it, but without its
+# image-size gate: the report gives the size even when it is over the limit.
+bench-footprint: wipy-build wipy-stock
+	@$(FOOTPRINT) >/dev/null
+
+bench: $(MICROPYTHON) qemu bench-footprint bench-deps
+	$(PY) bench/run.py --micropython $(MICROPYTHON) --micropy-dir $(MICROPY_DIR) \
+		--qemu-elf $(QEMU_ELF) --footprint $(BENCH_FOOTPRINT) $(BENCH_FLAGS)
