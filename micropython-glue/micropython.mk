@@ -12,15 +12,22 @@ SRC_USERMOD_C += $(UPY_AZURE_MOD_DIR)/modazure.c $(UPY_AZURE_MOD_DIR)/modazure_s
 SRC_USERMOD_C += $(UPY_AZURE_MOD_DIR)/aeabi_shims.c
 CFLAGS_USERMOD += -I$(UPY_AZURE_MOD_DIR) -I$(UPY_AZURE_ROOT)/include
 
+# UPY_AZURE_SEND=0 leaves the send path out (the WiPy, short of room); the
+# archive must then be built without the Rust `send` feature too.
+UPY_AZURE_SEND ?= 1
+CFLAGS_USERMOD += -DMICROPY_PY_AZURE_SEND=$(UPY_AZURE_SEND)
+
 # Ports such as cc3200 and qemu put LDFLAGS before their object files, so a
 # plain archive would be scanned before anything needs it: mark the entry
 # points undefined first so the linker pulls them from the archive.
 UPY_AZURE_COMMA := ,
 UPY_AZURE_SYMBOLS := upy_azure_sas_token upy_azure_sas_token_max_len \
-	upy_azure_unix_time upy_azure_expiry upy_azure_connstr_check upy_azure_connstr_next \
-	upy_azure_request_head_len upy_azure_request_head upy_azure_batch_init upy_azure_batch_add \
+	upy_azure_unix_time upy_azure_expiry upy_azure_connstr_check upy_azure_connstr_next
+ifeq ($(UPY_AZURE_SEND),1)
+UPY_AZURE_SYMBOLS += upy_azure_request_head_len upy_azure_request_head upy_azure_batch_init upy_azure_batch_add \
 	upy_azure_batch_finish upy_azure_response_init upy_azure_response_feed upy_azure_response_eof upy_azure_response_want \
 	upy_azure_classify upy_azure_backoff_ms
+endif
 LDFLAGS_USERMOD += $(addprefix -Wl$(UPY_AZURE_COMMA)--undefined=,$(UPY_AZURE_SYMBOLS)) $(UPY_AZURE_LIB)
 
 # Relink (through the glue object) whenever the archive changes.

@@ -51,6 +51,7 @@ NORETURN void azure_raise(intptr_t neg_code) {
             mp_raise_ValueError(MP_ERROR_TEXT("expiry overflows 64 bits"));
         case UPY_AZURE_ERROR_CLOCK_NOT_SET:
             mp_raise_ValueError(MP_ERROR_TEXT("clock is not set (it reads before 2020-01-01): set it from NTP, or pass expiry="));
+        #if MICROPY_PY_AZURE_SEND
         case UPY_AZURE_ERROR_INVALID_HEADER_NAME:
             mp_raise_ValueError(MP_ERROR_TEXT("invalid property name: use letters, digits and !#$%&'*+-.^_`|~, not a header the library sets"));
         case UPY_AZURE_ERROR_INVALID_HEADER_VALUE:
@@ -67,6 +68,7 @@ NORETURN void azure_raise(intptr_t neg_code) {
             mp_raise_ValueError(MP_ERROR_TEXT("a batch needs at least one event"));
         case UPY_AZURE_ERROR_INVALID_UTF8:
             mp_raise_ValueError(MP_ERROR_TEXT("Event Hubs/Service Bus batch bodies and properties must be UTF-8 text; send binary bodies one by one"));
+        #endif
         case UPY_AZURE_ERROR_INVALID_STATE:
             mp_raise_ValueError(MP_ERROR_TEXT("invalid combination of arguments (e.g. partition_key for IoT Hub)"));
         default:
@@ -271,6 +273,7 @@ static const mp_rom_map_elem_t mp_module_azure_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_sas_token), MP_ROM_PTR(&mod_azure_sas_token_obj) },
     { MP_ROM_QSTR(MP_QSTR_unix_time), MP_ROM_PTR(&mod_azure_unix_time_obj) },
     { MP_ROM_QSTR(MP_QSTR_parse_connection_string), MP_ROM_PTR(&mod_azure_parse_connection_string_obj) },
+    #if MICROPY_PY_AZURE_SEND
     { MP_ROM_QSTR(MP_QSTR_frame_request), MP_ROM_PTR(&mod_azure_frame_request_obj) },
     { MP_ROM_QSTR(MP_QSTR_frame_batch), MP_ROM_PTR(&mod_azure_frame_batch_obj) },
     { MP_ROM_QSTR(MP_QSTR_Response), MP_ROM_PTR(&azure_response_type) },
@@ -283,6 +286,7 @@ static const mp_rom_map_elem_t mp_module_azure_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_RENEW), MP_ROM_INT(1) },
     { MP_ROM_QSTR(MP_QSTR_FATAL), MP_ROM_INT(2) },
     { MP_ROM_QSTR(MP_QSTR_RETRY), MP_ROM_INT(3) },
+    #endif
 };
 static MP_DEFINE_CONST_DICT(mp_module_azure_globals, mp_module_azure_globals_table);
 

@@ -9,6 +9,13 @@ uint64_t azure_get_u64(mp_obj_t o, qstr name);
 mp_obj_t azure_new_u64(uint64_t v);
 const uint8_t *azure_get_text(mp_obj_t o, size_t *len, qstr name, bool allow_bytes);
 
+// The send path (request framing, batches, the response reader): left out
+// where the firmware has no room (the WiPy), where the Python layer frames
+// requests itself.
+#ifndef MICROPY_PY_AZURE_SEND
+#define MICROPY_PY_AZURE_SEND (1)
+#endif
+
 // Defined in modazure_send.c, listed in modazure.c's globals table.
 extern const mp_obj_fun_builtin_var_t mod_azure_frame_request_obj;
 extern const mp_obj_fun_builtin_var_t mod_azure_frame_batch_obj;

@@ -11,6 +11,8 @@
 #include "upy_azure.h"
 #include "modazure.h"
 
+#if MICROPY_PY_AZURE_SEND
+
 // Properties per event or request. They are converted into a stack array,
 // so the limit keeps the stack small on a WiPy.
 #define AZURE_MAX_PROPERTIES (16)
@@ -350,3 +352,5 @@ static mp_obj_t mod_azure_backoff_ms(size_t n_args, const mp_obj_t *pos_args, mp
     return azure_new_u64(ms);
 }
 MP_DEFINE_CONST_FUN_OBJ_KW(mod_azure_backoff_ms_obj, 2, mod_azure_backoff_ms);
+
+#endif // MICROPY_PY_AZURE_SEND

@@ -111,21 +111,10 @@ impl<'a> Sink<'a> {
             let n = u32::from(b(0)) << 16 | u32::from(b(1)) << 8 | u32::from(b(2));
             let mut out = [b'='; 4];
             for (i, o) in out.iter_mut().enumerate().take(group.len() + 1) {
-                *o = base64_digit((n >> (18 - 6 * i)) as u8 & 63);
+                *o = crate::b64::digit((n >> (18 - 6 * i)) as u8);
             }
             self.push(&out);
         }
-    }
-}
-
-/// The standard base64 alphabet, computed (no table).
-fn base64_digit(v: u8) -> u8 {
-    match v {
-        0..=25 => b'A' + v,
-        26..=51 => b'a' + (v - 26),
-        52..=61 => b'0' + (v - 52),
-        62 => b'+',
-        _ => b'/',
     }
 }
 

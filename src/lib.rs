@@ -9,15 +9,21 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod b64;
+#[cfg(feature = "send")]
 pub mod backoff;
+#[cfg(feature = "send")]
 pub mod batch;
 pub mod clock;
 pub mod connstr;
 pub mod error;
 pub mod ffi;
+#[cfg(feature = "send")]
 pub mod json;
 pub mod percent;
+#[cfg(feature = "send")]
 pub mod request;
+#[cfg(feature = "send")]
 pub mod response;
 pub mod sas;
 pub mod writer;

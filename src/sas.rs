@@ -2,11 +2,10 @@
 //! `SharedAccessSignature sr=ENC(uri)&sig=ENC(b64(HMAC-SHA256(key, ENC(uri)\nse)))&se=se[&skn=ENC(name)]`.
 //! The signed bytes are the very bytes written as `sr`.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::b64;
 use crate::error::{Error, Result};
 use crate::percent;
 use crate::writer::Writer;
@@ -73,14 +72,13 @@ fn new_mac(key: &[u8], mode: KeyMode) -> Result<Hmac<Sha256>> {
                 return Err(Error::KeyTooLong);
             }
             let mut raw = [0u8; DECODED_KEY_CAP];
-            let decoded = STANDARD.decode_slice(key, &mut raw);
-            let result = match decoded {
+            let result = match b64::decode(key, &mut raw) {
                 Ok(0) => Err(Error::InvalidBase64Key),
                 Ok(n) => match raw.get(..n) {
                     Some(k) => Hmac::<Sha256>::new_from_slice(k).map_err(|_| Error::EmptyKey),
                     None => Err(Error::KeyTooLong),
                 },
-                Err(_) => Err(Error::InvalidBase64Key),
+                Err(e) => Err(e),
             };
             wipe(&mut raw);
             result
@@ -111,12 +109,11 @@ pub fn build_token(out: &mut [u8], p: &TokenParams<'_>) -> Result<usize> {
     mac.update(se.written());
     let tag = mac.finalize().into_bytes();
 
-    let mut sig = [0u8; 44];
-    let n = STANDARD
-        .encode_slice(tag, &mut sig)
-        .map_err(|_| Error::BufferTooSmall)?;
+    let mut sig_buf = [0u8; 44];
+    let mut sig = Writer::new(&mut sig_buf);
+    b64::encode_into(&mut sig, &tag)?;
     w.push(SIG)?;
-    percent::encode_into(&mut w, sig.get(..n).unwrap_or(&[]))?;
+    percent::encode_into(&mut w, sig.written())?;
     w.push(SE)?;
     w.push(se.written())?;
     if let Some(name) = p.key_name {

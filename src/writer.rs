@@ -54,18 +54,30 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Decimal digits of `n`, without `core::fmt`.
+    /// Decimal digits of `n`, without `core::fmt` and without 64-bit
+    /// division (which would link libgcc's `__aeabi_uldivmod` on Cortex-M):
+    /// long division by 10 over four 16-bit limbs, 32-bit arithmetic only.
     pub fn push_u64(&mut self, n: u64) -> Result<()> {
+        let mut limbs = [
+            (n >> 48) as u32,
+            (n >> 32) as u32 & 0xffff,
+            (n >> 16) as u32 & 0xffff,
+            n as u32 & 0xffff,
+        ];
         let mut digits = [0u8; 20];
         let mut i = digits.len();
-        let mut v = n;
         loop {
+            let mut rem = 0u32;
+            for limb in limbs.iter_mut() {
+                let cur = rem << 16 | *limb;
+                *limb = cur / 10;
+                rem = cur % 10;
+            }
             i -= 1;
             if let Some(d) = digits.get_mut(i) {
-                *d = b'0' + (v % 10) as u8;
+                *d = b'0' + rem as u8;
             }
-            v /= 10;
-            if v == 0 || i == 0 {
+            if limbs == [0; 4] || i == 0 {
                 break;
             }
         }

@@ -4,6 +4,7 @@
 //! Rust has returned.
 
 pub mod auth;
+#[cfg(feature = "send")]
 pub mod send;
 
 use crate::error::Error;
