@@ -39,7 +39,7 @@ def feed(data, eof=False, chunk=0):
     except (ValueError, OSError) as e:
         print(type(e).__name__, e.args[0], state(r))
         return r
-    print(n, state(r))
+    print("all" if n == len(data) else n, state(r))
     return r
 
 
