@@ -18,6 +18,7 @@ pub mod clock;
 pub mod connstr;
 pub mod error;
 pub mod ffi;
+pub mod hmac_sha256;
 #[cfg(feature = "send")]
 pub mod json;
 pub mod percent;
