@@ -16,13 +16,20 @@ CFLAGS_USERMOD += -I$(UPY_AZURE_MOD_DIR) -I$(UPY_AZURE_ROOT)/include
 # archive must then be built without the Rust `send` feature too.
 UPY_AZURE_SEND ?= 1
 CFLAGS_USERMOD += -DMICROPY_PY_AZURE_SEND=$(UPY_AZURE_SEND)
+# UPY_AZURE_CONNSTR=0 leaves the native connection-string parser out (the
+# Rust `connstr` feature too); the Python layer parses them instead.
+UPY_AZURE_CONNSTR ?= 1
+CFLAGS_USERMOD += -DMICROPY_PY_AZURE_CONNSTR=$(UPY_AZURE_CONNSTR)
 
 # Ports such as cc3200 and qemu put LDFLAGS before their object files, so a
 # plain archive would be scanned before anything needs it: mark the entry
 # points undefined first so the linker pulls them from the archive.
 UPY_AZURE_COMMA := ,
 UPY_AZURE_SYMBOLS := upy_azure_sas_token upy_azure_sas_token_max_len \
-	upy_azure_unix_time upy_azure_expiry upy_azure_connstr_check upy_azure_connstr_next
+	upy_azure_unix_time upy_azure_expiry
+ifeq ($(UPY_AZURE_CONNSTR),1)
+UPY_AZURE_SYMBOLS += upy_azure_connstr_check upy_azure_connstr_next
+endif
 ifeq ($(UPY_AZURE_SEND),1)
 UPY_AZURE_SYMBOLS += upy_azure_request_head_len upy_azure_request_head upy_azure_batch_init upy_azure_batch_add \
 	upy_azure_batch_finish upy_azure_response_init upy_azure_response_feed upy_azure_response_eof upy_azure_response_want \

@@ -29,6 +29,7 @@ NORETURN void azure_raise(intptr_t neg_code) {
             mp_raise_ValueError(MP_ERROR_TEXT("base64 key too long: the limit is 344 characters"));
         case UPY_AZURE_ERROR_EMPTY_KEY_NAME:
             mp_raise_ValueError(MP_ERROR_TEXT("key_name must not be empty (pass None to leave skn out)"));
+        #if MICROPY_PY_AZURE_CONNSTR
         case UPY_AZURE_ERROR_CONN_STR_MALFORMED:
             mp_raise_ValueError(MP_ERROR_TEXT("connection string: every part must be Name=value"));
         case UPY_AZURE_ERROR_CONN_STR_MISSING_ENDPOINT:
@@ -45,6 +46,7 @@ NORETURN void azure_raise(intptr_t neg_code) {
             mp_raise_ValueError(MP_ERROR_TEXT("connection string is empty"));
         case UPY_AZURE_ERROR_CONN_STR_DUPLICATE:
             mp_raise_ValueError(MP_ERROR_TEXT("connection string: a Name= appears twice"));
+        #endif
         case UPY_AZURE_ERROR_INVALID_HOST:
             mp_raise_ValueError(MP_ERROR_TEXT("invalid host name: use letters, digits, - and . with an optional :port"));
         case UPY_AZURE_ERROR_EXPIRY_OVERFLOW:
@@ -235,6 +237,7 @@ static mp_obj_t mod_azure_sas_token(size_t n_args, const mp_obj_t *pos_args, mp_
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(mod_azure_sas_token_obj, 2, mod_azure_sas_token);
 
+#if MICROPY_PY_AZURE_CONNSTR
 // ---- parse_connection_string(s) -> dict
 
 // Portal strings are well under 1 KB. The check of repeated names is
@@ -265,6 +268,7 @@ static mp_obj_t mod_azure_parse_connection_string(mp_obj_t s_in) {
     return dict;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mod_azure_parse_connection_string_obj, mod_azure_parse_connection_string);
+#endif
 
 // ---- Module
 
@@ -272,7 +276,9 @@ static const mp_rom_map_elem_t mp_module_azure_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__azure) },
     { MP_ROM_QSTR(MP_QSTR_sas_token), MP_ROM_PTR(&mod_azure_sas_token_obj) },
     { MP_ROM_QSTR(MP_QSTR_unix_time), MP_ROM_PTR(&mod_azure_unix_time_obj) },
+    #if MICROPY_PY_AZURE_CONNSTR
     { MP_ROM_QSTR(MP_QSTR_parse_connection_string), MP_ROM_PTR(&mod_azure_parse_connection_string_obj) },
+    #endif
     #if MICROPY_PY_AZURE_SEND
     { MP_ROM_QSTR(MP_QSTR_frame_request), MP_ROM_PTR(&mod_azure_frame_request_obj) },
     { MP_ROM_QSTR(MP_QSTR_frame_batch), MP_ROM_PTR(&mod_azure_frame_batch_obj) },

@@ -16,6 +16,12 @@ const uint8_t *azure_get_text(mp_obj_t o, size_t *len, qstr name, bool allow_byt
 #define MICROPY_PY_AZURE_SEND (1)
 #endif
 
+// The native connection-string parser: left out on the WiPy too, whose
+// Python layer parses connection strings itself (azure/_connstr.py).
+#ifndef MICROPY_PY_AZURE_CONNSTR
+#define MICROPY_PY_AZURE_CONNSTR (1)
+#endif
+
 // Defined in modazure_send.c, listed in modazure.c's globals table.
 extern const mp_obj_fun_builtin_var_t mod_azure_frame_request_obj;
 extern const mp_obj_fun_builtin_var_t mod_azure_frame_batch_obj;

@@ -4,7 +4,12 @@ The signing and framing run in the native module `_azure` (Rust); this
 package re-exports it and adds the clients.
 """
 
-from _azure import sas_token, unix_time, parse_connection_string
+from _azure import sas_token, unix_time
+
+try:
+    from _azure import parse_connection_string
+except ImportError:  # firmware built without the native parser (the WiPy)
+    from ._connstr import parse_connection_string
 
 try:
     from .client import EventHubClient, ServiceBusClient, IoTHubClient, SendError

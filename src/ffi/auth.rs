@@ -4,6 +4,7 @@ use core::ffi::c_int;
 
 use super::{ret, slice, slice_mut};
 use crate::clock;
+#[cfg(feature = "connstr")]
 use crate::connstr;
 use crate::error::Error;
 use crate::sas::{self, KeyMode, TokenParams};
@@ -97,6 +98,7 @@ pub unsafe extern "C" fn upy_azure_expiry(unix_now: u64, ttl: u64, out: *mut u64
     }
 }
 
+#[cfg(feature = "connstr")]
 /// Validates a connection string. Returns 0 or `-code`.
 ///
 /// # Safety
@@ -109,6 +111,7 @@ pub unsafe extern "C" fn upy_azure_connstr_check(s: *const u8, len: usize) -> c_
     }
 }
 
+#[cfg(feature = "connstr")]
 /// One `name=value` segment of `s` from `*pos` on. Returns 1 and sets the
 /// offsets (into `s`) and `*pos` past it, 0 at the end, or `-code`.
 ///
