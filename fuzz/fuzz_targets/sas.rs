@@ -1,12 +1,15 @@
 //! SAS tokens with arbitrary uri, key, key name, expiry and key mode, into
 //! buffers of arbitrary size (too small included). The token is rebuilt
-//! independently (std, the hmac/sha2/base64 crates, a plain percent
-//! encoder) and must match byte for byte; it must fit `max_token_len`, and
-//! a buffer fails with `BufferTooSmall` exactly when the token does not fit.
+//! independently -- std, the hmac/sha2/base64 crates (the library has its
+//! own HMAC-SHA256 and base64) and a plain percent encoder -- and must match
+//! byte for byte; it must fit `max_token_len`, and a buffer fails with
+//! `BufferTooSmall` exactly when the token does not fit. The C ABI agrees.
 #![no_main]
 
 use arbitrary::Arbitrary;
-use base64::engine::general_purpose::STANDARD;
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
@@ -35,6 +38,16 @@ struct Input {
     /// Use `max_token_len` as the size instead.
     use_max: bool,
 }
+
+/// The documented key decoding (`b64::decode`): standard alphabet, padding
+/// required and only at the end, like Python's `base64.b64decode` -- which
+/// also ignores the unused low bits of the last character ("ab==" is "i").
+const KEY_B64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+);
 
 fn pct(out: &mut Vec<u8>, s: &[u8]) {
     for &b in s {
@@ -68,7 +81,7 @@ fuzz_target!(|i: Input| {
             if key.len() > MAX_BASE64_KEY_LEN {
                 return Err(Error::KeyTooLong);
             }
-            match STANDARD.decode(&key) {
+            match KEY_B64.decode(&key) {
                 Ok(k) if !k.is_empty() => k,
                 _ => return Err(Error::InvalidBase64Key),
             }
