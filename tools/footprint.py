@@ -327,9 +327,11 @@ def main():
 
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
+        tmp = "%s.tmp%d" % (args.json, os.getpid())
+        with open(tmp, "w") as f:
             json.dump(result, f, indent=2)
             f.write("\n")
+        os.replace(tmp, args.json)
         print(f"  written to {os.path.relpath(args.json)}")
 
     failed = False
