@@ -1,0 +1,92 @@
+# (b) 10,000 framed sends in one process, without a network: token,
+# frame_request, frame_batch, and a canned response fed to the Response
+# reader the way the client does (line by line, then body pieces through a
+# memoryview of a fixed buffer). The heap does not grow.
+import sys
+
+import _azure
+from heap import Heap
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
+EVERY = N // 20
+HOST = "myns.servicebus.windows.net"
+KEY = "AexamplekeyAEXAMPLEKEYAexamplekeyAEXAMPLEKEY="
+CREATED = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n"
+BUSY = (b"HTTP/1.1 503 Server Busy\r\nRetry-After: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"1a\r\n<Error>Server busy</Error>\r\n0\r\n\r\n")
+IOT_OK = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
+EVENTS = ['{"seq":1,"t":21.5}', ('{"seq":2}', {"unit": "C", "n": "7"}, "pk-1"), b"\x00binary"]
+
+resp = _azure.Response()
+buf = bytearray(64)
+mv = memoryview(buf)
+
+
+class Stream:
+    # Just enough of a socket: readline(n) and readinto(buf, n) over a bytes.
+    def __init__(self):
+        self.data = b""
+        self.pos = 0
+
+    def load(self, data):
+        self.data = data
+        self.pos = 0
+
+    def readline(self, n):
+        end = self.data.find(b"\n", self.pos, self.pos + n)
+        end = self.pos + n if end < 0 else end + 1
+        line = self.data[self.pos:end]
+        self.pos = end
+        return line
+
+    def readinto(self, b, n):
+        chunk = self.data[self.pos:self.pos + n]
+        b[:len(chunk)] = chunk
+        self.pos += len(chunk)
+        return len(chunk)
+
+
+def read_response(s):
+    resp.reset()
+    while not resp.complete:
+        want = resp.want
+        if want:
+            n = s.readinto(buf, min(want, len(buf)))
+            data = mv[:n] if n else b""
+        else:
+            data = s.readline(len(buf))
+        if not data:
+            resp.eof()
+            break
+        resp.feed(data)
+    return resp.status
+
+
+s = Stream()
+h = Heap("frames")
+statuses = {}
+head = body = None
+for i in range(N):
+    if i % EVERY == 0:
+        head = body = None
+        h.sample()
+    kind = i % 3
+    token = _azure.sas_token("https://%s/hub" % HOST, KEY, "DataProducer", expiry=1700000000 + i)
+    if i % 2:
+        body = _azure.frame_batch(kind, EVENTS if kind != 2 else [b"a", (b"b", {"p": "q"})])
+        head = _azure.frame_request(kind, HOST, "hub" if kind != 2 else "dev1", token, len(body), batch=True)
+    else:
+        body = b'{"seq":%d}' % i
+        head = _azure.frame_request(kind, HOST, "hub" if kind != 2 else "dev1", token, len(body),
+                                    properties={"seq": "%d" % i},
+                                    partition_key="pk" if kind != 2 else None)
+    s.load(IOT_OK if kind == 2 else (BUSY if i % 5 == 0 else CREATED))
+    st = read_response(s)
+    verdict = _azure.classify(st)
+    if verdict == _azure.RETRY:
+        _azure.backoff_ms(i % 8, i * 2654435761 % 2**30, retry_after=resp.retry_after)
+        resp.error_text
+    statuses[st] = statuses.get(st, 0) + 1
+head = body = token = None
+h.sample()
+h.result(N, 256, statuses=statuses)
