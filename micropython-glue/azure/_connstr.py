@@ -15,6 +15,8 @@ def _valid_host(h):
 def parse_connection_string(s):
     if not isinstance(s, str):
         raise TypeError("s must be str")
+    if len(s.encode()) > 4096:
+        raise ValueError("connection string too long: the limit is 4096 bytes")
     d = {}
     for seg in s.split(";"):
         if not seg.strip():

@@ -23,6 +23,7 @@ _RESERVED = (b"host", b"authorization", b"content-type", b"content-length", b"co
 _CT = (b"application/atom+xml;type=entry;charset=utf-8", b"application/vnd.microsoft.servicebus.json",
        b"application/octet-stream", b"application/vnd.microsoft.iothub.json")
 _BAD_RESPONSE = "malformed or truncated HTTP response"
+_LINE_CAP = 128  # RESPONSE_LINE_CAP
 
 
 def _text(o, name, may_be_bytes=False):
@@ -64,7 +65,8 @@ def _json(b):
     try:
         str(b, "utf-8")
     except (UnicodeError, ValueError):
-        raise ValueError("Event Hubs/Service Bus batch bodies and properties must be UTF-8 text")
+        raise ValueError("Event Hubs/Service Bus batch bodies and properties must be UTF-8 text; "
+                         "send binary bodies one by one")
     out = bytearray()
     for c in b:
         if c >= 32 and c != 34 and c != 92:
@@ -98,16 +100,34 @@ def _valid_host(h):
     return h and all(48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or c in b"-.:_" for c in h)
 
 
+def _int_in(v, lo, hi, msg):
+    # Like the natives' mp_obj_get_int: bool counts as an int.
+    if not isinstance(v, (int, bool)):
+        raise TypeError("an int is required")
+    if not lo <= v <= hi:
+        raise ValueError(msg)
+    return int(v)
+
+
 def _kind(kind):
-    if not isinstance(kind, int) or not 0 <= kind <= 2:
-        raise ValueError("kind must be EVENT_HUB, SERVICE_BUS or IOT_HUB")
-    return kind
+    return _int_in(kind, 0, 2, "kind must be EVENT_HUB, SERVICE_BUS or IOT_HUB")
+
+
+def _uint(v, name, bits=64):
+    # The natives' azure_get_u64 (and the 32-bit check of backoff_ms).
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise TypeError("%s must be an int" % name)
+    if v < 0:
+        raise ValueError("%s must not be negative" % name)
+    if v >> 64:
+        raise ValueError("%s must be below 2**64" % name)
+    if v >> bits:
+        raise ValueError("%s must be below 2**%d" % (name, bits))
+    return v
 
 
 def _max_size(v):
-    if not isinstance(v, int):
-        raise TypeError("max_size must be an int")
-    if not 0 < v <= 1048576:
+    if not 0 < _uint(v, "max_size") <= 1048576:
         raise ValueError("max_size must be between 1 and 1048576 bytes")
     return v
 
@@ -126,16 +146,14 @@ def frame_request(kind, host, entity, token, body_len, *, publisher=None, partit
                   module_id=None, content_type=None, properties=None, partition_key=None,
                   batch=False, keep_alive=True, max_size=262144):
     kind = _kind(kind)
-    host, entity, token = _text(host, "host"), _text(entity, "entity"), _text(token, "token")
+    # None is "absent" there: refused below as invalid or empty, like the natives.
+    host, entity, token = (b"" if v is None else _text(v, n) for v, n in
+                           ((host, "host"), (entity, "entity"), (token, "token")))
     publisher, partition_id = _opt(publisher, "publisher"), _opt(partition_id, "partition_id")
     module_id, content_type = _opt(module_id, "module_id"), _opt(content_type, "content_type")
     partition_key = _opt(partition_key, "partition_key")
     props = _properties(properties)
-    if not isinstance(body_len, int):
-        raise TypeError("body_len must be an int")
-    if body_len < 0:
-        raise ValueError("body_len must not be negative")
-    if body_len > _max_size(max_size):
+    if _uint(body_len, "body_len") > _max_size(max_size):
         raise ValueError("message larger than max_size (256 KB by default, 1 MB at most)")
     if not _valid_host(host):
         raise ValueError("invalid host name: use letters, digits, - and . with an optional :port")
@@ -238,10 +256,7 @@ def frame_batch(kind, events, *, max_size=262144):
 
 
 def classify(status):
-    if not isinstance(status, int):
-        raise TypeError("status must be an int")
-    if not 100 <= status <= 999:
-        raise ValueError("status must be an HTTP status code (100-999)")
+    status = _int_in(status, 100, 999, "status must be an HTTP status code (100-999)")
     if 200 <= status <= 299:
         return SUCCESS
     if status == 401:
@@ -252,11 +267,10 @@ def classify(status):
 
 
 def backoff_ms(attempt, rand, *, retry_after=None, base_ms=500, cap_ms=30000):
-    for v in (attempt, rand, base_ms, cap_ms) + (() if retry_after is None else (retry_after,)):
-        if not isinstance(v, int):
-            raise TypeError("backoff_ms arguments must be ints")
-        if not 0 <= v < 1 << 32:
-            raise ValueError("backoff_ms arguments must be between 0 and 2**32-1")
+    if retry_after is not None:
+        _uint(retry_after, "retry_after", 32)
+    for v, name in ((attempt, "attempt"), (base_ms, "base_ms"), (cap_ms, "cap_ms"), (rand, "rand")):
+        _uint(v, name, 32)
     ceiling = min(base_ms << attempt if attempt < 32 else (0 if base_ms == 0 else 1 << 32), 0xFFFFFFFF, cap_ms)
     delay = rand % (ceiling + 1)
     if retry_after is not None:
@@ -265,7 +279,8 @@ def backoff_ms(attempt, rand, *, retry_after=None, base_ms=500, cap_ms=30000):
 
 
 class Response:
-    """The incremental HTTP/1.1 response reader (see src/response.rs)."""
+    """The incremental HTTP/1.1 response reader (see src/response.rs): the
+    same results on any input, lines kept up to 128 bytes as there."""
 
     def __init__(self):
         self.reset()
@@ -276,17 +291,21 @@ class Response:
         self.keep_alive = False
         self.retry_after = None
         self.error_text = b""
-        self.want = 0  # 0: a line; n: n body bytes; 2**32-1: until close
-        self._st = 0  # 0 status, 1 headers, 2 body, 3 chunk size, 4 chunk data, 5 chunk end, 6 trailers, 7 until close, 9 failed
-        self._line = b""
+        self._left = 0  # body bytes still to read (Content-Length or chunk)
+        self._st = 0  # 0 status, 1 headers, 2 body, 3 chunk size, 4 chunk data, 5 chunk end, 6 trailers, 7 until close, 8 done, 9 failed
+        self._line = b""  # up to _LINE_CAP + 1 bytes: one more marks a cut line
         self._len = None
-        self._chunked = False
-        self._conn = None
-        self._http10 = False
+        self._te = self._chunked = self._close = self._ka = self._http10 = False
 
-    def _fail(self):
+    @property
+    def want(self):
+        # 0: a line; n: n body bytes; 2**32-1: until the connection closes
+        st = self._st
+        return self._left if st == 2 or st == 4 else 0xFFFFFFFF if st == 7 else 0
+
+    def _fail(self, msg=_BAD_RESPONSE):
         self._st = 9
-        raise OSError(_BAD_RESPONSE)
+        raise OSError(msg)
 
     def _keep(self, b):
         if len(self.error_text) < 128:
@@ -294,7 +313,7 @@ class Response:
 
     def _done(self):
         self.complete = True
-        self.want = 0
+        self._st = 8
 
     def feed(self, data):
         if self._st == 9:
@@ -304,11 +323,11 @@ class Response:
         while i < n and not self.complete:
             st = self._st
             if st == 2 or st == 4:
-                k = min(n - i, self.want)
+                k = min(n - i, self._left)
                 self._keep(data[i:i + k])
                 i += k
-                self.want -= k
-                if not self.want:
+                self._left -= k
+                if not self._left:
                     if st == 2:
                         self._done()
                     else:
@@ -318,65 +337,60 @@ class Response:
                 i = n
             else:
                 j = data.find(b"\n", i)
-                if j < 0:
-                    self._line += data[i:]
-                    if len(self._line) > 8192:
-                        self._fail()
-                    i = n
-                else:
-                    line = (self._line + data[i:j]).rstrip(b"\r")
+                end = n if j < 0 else j
+                if len(self._line) <= _LINE_CAP:
+                    self._line += data[i:end].replace(b"\r", b"")[:_LINE_CAP + 1 - len(self._line)]
+                i = end
+                if j >= 0:
+                    i += 1
+                    cut = len(self._line) > _LINE_CAP
+                    line = self._line[:_LINE_CAP]
                     self._line = b""
-                    i = j + 1
-                    self._on_line(line)
+                    self._on_line(line, cut)
         return i
 
-    def _on_line(self, line):
+    def _on_line(self, line, cut):
         st = self._st
         if st == 0:
             if not line:
-                return
-            if len(line) < 12 or line[:7] != b"HTTP/1." or line[8:9] != b" " or line[12:13] not in (b"", b" "):
+                return  # blank lines before the status line
+            if (len(line) < 12 or line[:7] != b"HTTP/1." or not line[7:8].isdigit() or line[8:9] != b" "
+                    or line[12:13] not in (b"", b" ") or not line[9:12].isdigit() or line[9:12] < b"100"):
                 self._fail()
-            try:
-                self.status = int(line[9:12])
-            except ValueError:
-                self._fail()
-            if not 100 <= self.status <= 999:
-                self._fail()
+            self.status = int(line[9:12])
             self._http10 = line[7:8] == b"0"
             self._st = 1
         elif st == 1:
             if line:
-                return self._header(line.lower())
+                return self._header(line.lower(), cut)
             if self.status < 200:
-                # An interim response (100 Continue): the real one follows.
-                self._st = 0
-                self._len, self._chunked, self._conn = None, False, None
+                self.reset()  # an interim response (100 Continue): the real one follows
                 return
-            close = self._conn == b"close" or (self._http10 and self._conn != b"keep-alive")
-            self.keep_alive = not close
+            self.keep_alive = not self._close and (not self._http10 or self._ka)
             if self.status in (204, 304):
                 self._done()
             elif self._chunked:
                 self._st = 3
-            elif self._len is not None:
-                self.want = self._len
+            elif self._len is not None and not self._te:
+                self._left = self._len
                 self._st = 2
                 if not self._len:
                     self._done()
             else:
                 self.keep_alive = False
                 self._st = 7
-                self.want = 0xFFFFFFFF
         elif st == 3:
-            size = line.split(b";", 1)[0].strip()
-            try:
-                self.want = int(size, 16)
-            except ValueError:
+            k = 0
+            while line[k:k + 1] and line[k:k + 1] in b"0123456789abcdefABCDEF":
+                k += 1
+            # Hex digits, then the end of the line or an extension; in a cut
+            # line the digits must end before the cut.
+            if not k or (line[k:k + 1] not in b"; \t" if k < len(line) else cut):
                 self._fail()
-            if size[:1] in (b"+", b"-") or self.want >= 1 << 32:
+            self._left = int(line[:k], 16)
+            if self._left >> 32:
                 self._fail()
-            self._st = 4 if self.want else 6
+            self._st = 4 if self._left else 6
         elif st == 5:
             if line:
                 self._fail()
@@ -385,22 +399,32 @@ class Response:
             if not line:
                 self._done()
 
-    def _header(self, line):
+    def _header(self, line, cut):
         name, sep, value = line.partition(b":")
-        if not sep or not _is_token(name):
+        if not sep:
+            if not cut:  # a cut line may have its colon in the part dropped
+                self._fail()
+            return
+        if not _is_token(name):
             self._fail()
+        if name not in (b"content-length", b"transfer-encoding", b"connection", b"retry-after"):
+            return
+        if cut:
+            self._fail("HTTP response header line too long")
         value = value.strip()
         if name == b"content-length":
-            if not value.isdigit() or (self._len is not None and self._len != int(value)):
+            if not value.isdigit() or int(value) >> 32 or (self._len is not None and self._len != int(value)):
                 self._fail()
             self._len = int(value)
-            if self._len >= 1 << 32:
-                self._fail()
         elif name == b"transfer-encoding":
-            self._chunked = value.endswith(b"chunked")
+            # chunked only when it is the last coding
+            self._te = True
+            self._chunked = value.split(b",")[-1].strip() == b"chunked"
         elif name == b"connection":
-            self._conn = value
-        elif name == b"retry-after":
+            tokens = [t.strip() for t in value.split(b",")]
+            self._close = self._close or b"close" in tokens
+            self._ka = self._ka or b"keep-alive" in tokens
+        else:
             self.retry_after = min(int(value), 0x7FFFFFFF) if value.isdigit() else None
 
     def eof(self):
