@@ -7,7 +7,8 @@
 #                           request answered 201, with a 503 + Retry-After, a
 #                           401 and a Connection: close mixed in, so retries,
 #                           token renewal and reconnects run too.
-# MEM_N events (default 2000). Configuration comes from run_memory.py.
+# MEM_N events (default 2000); MEM_PYTHON_HTTP=1 frames and reads in Python
+# (azure/_http.py, the WiPy's path). Configuration comes from run_memory.py.
 import os
 
 import azure
@@ -64,6 +65,8 @@ class FakeSocket:
 
 
 kw = {}
+if os.getenv("MEM_PYTHON_HTTP"):
+    azure.client.use_python_http()  # the WiPy's send path (azure/_http.py)
 if ENDPOINT == "fake":
     transport.connect = lambda *a: FakeSocket()
     ENDPOINT = "127.0.0.1:9"  # never reached
@@ -102,4 +105,5 @@ for j in range(BATCH):
     events[j] = None
 h.sample()
 c.close()
-h.result(N, 512, failed=failed, last_status=last, stats=c.stats, transport="fake" if kw else "tls")
+h.result(N, 512, failed=failed, last_status=last, stats=c.stats,
+         transport=("fake" if kw else "tls") + ("/py" if os.getenv("MEM_PYTHON_HTTP") else ""))
