@@ -89,7 +89,7 @@ def _props(properties):
     for k, v in properties.items():
         if not isinstance(v, str):
             # Not str(): None or b"x" would be sent as "None" or "b'x'".
-            if not isinstance(v, (int, float)):
+            if not isinstance(v, (int, float, bool)):  # bool is no int subclass here
                 raise TypeError("property values must be str, int, float or bool")
             v = str(v)
         out[k] = v
