@@ -7,14 +7,22 @@
 #                           20,000 client sends (fake socket) on a 48 KB heap
 #                           (-X heapsize=48k, WiPy-sized). ~15 s.
 #                           -> build/test-results/memory.json
+#   make hostile-e2e-test   tests/e2e/test_hostile_client.py: odd but legal values
+#                           stored exactly by the local endpoint, 401s and other
+#                           failures with the key in no message, and a hostile
+#                           server (endless lines, MBs of headers, garbage,
+#                           stalls) against a 256 KB heap, native and Python
+#                           send paths. ~20 s.
 #
 # The hostile_*.py MicroPython tests live in tests/micropython and run with
 # upy-test (unix) and qemu-test (Cortex-M4).
 
-HARDENING_TESTS := memory-test
+HARDENING_TESTS := memory-test hostile-e2e-test
 
-.PHONY: memory-test
+.PHONY: memory-test hostile-e2e-test
 
 memory-test: $(MICROPYTHON) | deps
 	MICROPYTHON=$(MICROPYTHON) $(PY) $(ROOT)/tests/memory/run_memory.py
 
+hostile-e2e-test: $(MICROPYTHON) | deps
+	MICROPYTHON=$(MICROPYTHON) $(PY) -W ignore::ResourceWarning -m unittest -v tests/e2e/test_hostile_client.py

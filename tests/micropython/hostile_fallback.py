@@ -76,7 +76,7 @@ for kind in INTS:
     same("batch kind", *fb, kind, ["x"])
 for n in INTS:
     same("batch max_size", *fb, 0, ["x"], max_size=n)
-for evs in (None, 5, "abc", b"abc", {"a": 1}, [], (), ["x"] * N, tuple(["y"] * 10)):
+for evs in (None, 5, "abc", b"abc", {"a": 1}, [], (), ["x"] * 500, tuple(["y"] * 10)):
     for kind in (0, 2):
         same("events", *fb, kind, evs)
 EVS = (5, None, 1.5, ["x"], (), ("a", {}, "pk", 1), (5,), ("a", 5), ("a", [("k", "v")]), ("a", {1: "v"}),
@@ -118,16 +118,16 @@ def responses(label, data, piece=0, eof=True):
     got = []
     for R in (_azure.Response, _http.Response):
         r = R()
-        out = []
-        pieces = [data[i:i + piece] for i in range(0, len(data), piece)] if piece else [data]
-        for p in pieces:
-            out.append(outcome(r.feed, (p,), {}))
-            if out[-1][0] != "ok":
+        consumed = 0
+        err = None
+        step = piece or len(data) or 1
+        for i in range(0, len(data), step):
+            o = outcome(r.feed, (data[i:i + step],), {})
+            if o[0] != "ok":
+                err = o
                 break
-        if eof:
-            out.append(outcome(r.eof, (), {}))
-        out.append(state(r))
-        got.append(out)
+            consumed += o[1]
+        got.append((consumed, err, outcome(r.eof, (), {}) if eof else None, state(r)))
     if got[0] != got[1]:
         mismatches.append((label, data[:60], piece, got[0], got[1]))
 
