@@ -180,6 +180,7 @@ wipy-footprint: wipy-build wipy-stock
 WIPY_PY_SRC := $(wildcard $(ROOT)/micropython-glue/azure/*.py)
 WIPY_MPY := $(patsubst $(ROOT)/micropython-glue/azure/%.py,$(WIPY_DIR)/lib/azure/%.mpy,$(WIPY_PY_SRC))
 wipy-lib: $(WIPY_MPY)
+	@for f in $(WIPY_DIR)/lib/azure/*.mpy; do [ -f "$(ROOT)/micropython-glue/azure/$$(basename $$f .mpy).py" ] || rm -f "$$f"; done
 $(WIPY_DIR)/lib/azure/%.mpy: $(ROOT)/micropython-glue/azure/%.py | $(MPY_CROSS)
 	@mkdir -p $(@D)
 	$(MPY_CROSS) -o $@ -s azure/$*.py $<
