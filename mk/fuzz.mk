@@ -51,14 +51,9 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	$(call fuzz_run,$(FUZZ_SMOKE_SECONDS))
 
-# Merges what the runs found into the committed corpus, keeping only the
-# inputs that add coverage.
+# Minimizes what the runs found (cargo fuzz cmin) and rebuilds the small
+# committed corpus from it: see fuzz/cmin.sh.
 fuzz-cmin: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
-		mkdir -p $(FUZZ_WORK)/$$t; \
-		cp -n $(FUZZ_DIR)/corpus/$$t/* $(FUZZ_WORK)/$$t/ 2>/dev/null || true; \
-		$(CARGO_FUZZ) cmin $$t $(FUZZ_WORK)/$$t; \
-		rm -rf $(FUZZ_DIR)/corpus/$$t; mkdir -p $(FUZZ_DIR)/corpus/$$t; \
-		cp $(FUZZ_WORK)/$$t/* $(FUZZ_DIR)/corpus/$$t/; \
-		echo "$$t: $$(ls $(FUZZ_DIR)/corpus/$$t | wc -l) files, $$(du -sk $(FUZZ_DIR)/corpus/$$t | cut -f1) KB"; \
+		FUZZ_TOOLCHAIN=$(FUZZ_TOOLCHAIN) CARGO=$(CARGO) $(FUZZ_DIR)/cmin.sh $$t; \
 	done

@@ -17,7 +17,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use upy_azure::error::Error;
-use upy_azure::ffi::send::{upy_azure_response_feed, upy_azure_response_init};
+use upy_azure::ffi::send::{
+    upy_azure_response_eof, upy_azure_response_feed, upy_azure_response_init, upy_azure_response_want,
+};
 use upy_azure::response::{UpyAzureResponse, RESPONSE_EXCERPT_CAP};
 
 #[derive(Debug, PartialEq, Eq, Clone)]
@@ -59,13 +61,12 @@ fn outcome(r: &UpyAzureResponse) -> Outcome {
 }
 
 /// After an error every call fails until reset.
-fn check_sticky(r: &mut UpyAzureResponse, e: Error) {
+fn check_sticky(r: &mut UpyAzureResponse) {
     let before = outcome(r);
     assert_eq!(r.feed(b"HTTP/1.1 200 OK\r\n\r\n"), Err(Error::BadResponse));
     assert_eq!(r.feed(b"\n"), Err(Error::BadResponse));
     assert_eq!(r.finish(), Err(Error::BadResponse));
     assert_eq!(outcome(r), before);
-    let _ = e;
 }
 
 /// A response is complete: it consumes nothing more, and `finish` is a no-op.
@@ -78,10 +79,23 @@ fn check_complete(r: &mut UpyAzureResponse, rest: &[u8]) {
 }
 
 /// The end of the stream: the connection closes (`eof`) or not.
-fn end(r: &mut UpyAzureResponse, run: &mut Run, fed_since_reset: bool, eof: bool) {
+/// `c_abi`: through `upy_azure_response_eof` instead of `finish`.
+fn end(r: &mut UpyAzureResponse, run: &mut Run, fed_since_reset: bool, eof: bool, c_abi: bool) {
     if run.error.is_none() && eof && fed_since_reset {
         let until_close = r.want() == u32::MAX;
-        match r.finish() {
+        let result = if c_abi {
+            // SAFETY: `r` is a live, initialised reader.
+            match unsafe { upy_azure_response_eof(r) } {
+                0 => Ok(()),
+                rc => {
+                    assert_eq!(rc, -Error::BadResponse.code());
+                    Err(Error::BadResponse)
+                }
+            }
+        } else {
+            r.finish()
+        };
+        match result {
             Ok(()) => {
                 assert!(until_close && r.complete && !r.keep_alive);
                 check_complete(r, b"x");
@@ -90,7 +104,7 @@ fn end(r: &mut UpyAzureResponse, run: &mut Run, fed_since_reset: bool, eof: bool
                 assert_eq!(e, Error::BadResponse);
                 assert!(!r.complete);
                 run.error = Some(e);
-                check_sticky(r, e);
+                check_sticky(r);
             }
         }
     }
@@ -137,13 +151,13 @@ fn run_chunks<'a>(chunks: impl Iterator<Item = &'a [u8]>, eof: bool) -> Run {
                     assert!(matches!(e, Error::BadResponse | Error::ResponseHeaderTooLong));
                     assert!(!r.complete);
                     run.error = Some(e);
-                    check_sticky(&mut r, e);
+                    check_sticky(&mut r);
                     break 'outer;
                 }
             }
         }
     }
-    end(&mut r, &mut run, fed, eof);
+    end(&mut r, &mut run, fed, eof, false);
     run
 }
 
@@ -166,7 +180,10 @@ fn run_by_want(stream: &[u8], eof: bool) -> Run {
     let mut fed = false;
     while pos < stream.len() {
         let rest = &stream[pos..];
-        let n = match r.want() {
+        // SAFETY: `r` is a live, initialised reader.
+        let want = unsafe { upy_azure_response_want(r) };
+        assert_eq!(want, r.want());
+        let n = match want {
             0 => rest
                 .iter()
                 .position(|&b| b == b'\n')
@@ -183,7 +200,7 @@ fn run_by_want(stream: &[u8], eof: bool) -> Run {
                 Error::BadResponse
             };
             run.error = Some(e);
-            check_sticky(r, e);
+            check_sticky(r);
             break;
         }
         // What `want()` asked for is exactly what the response needs.
@@ -198,7 +215,7 @@ fn run_by_want(stream: &[u8], eof: bool) -> Run {
             fed = false;
         }
     }
-    end(r, &mut run, fed, eof);
+    end(r, &mut run, fed, eof, true);
     run
 }
 
