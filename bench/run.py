@@ -67,6 +67,13 @@ def bench_sas(args):
     log("   CPython + azure-eventhub generate_sas_token")
     c = run_json([sys.executable, os.path.join(HERE, "sas_cpython.py"), r["token"], str(3 if args.quick else 9)])
     r.update(c)
+    if args.native:
+        log("   the Rust core alone (C harness, host archive)")
+        n = run_json([args.native])
+        if n["token"] != r["token"]:
+            sys.exit("bench: the C harness made a different token: %s" % n["token"])
+        r["sas_us_rust_core"] = n["sas_us_rust_core"]
+        r["sas_us_rust_core_min"] = n["sas_us_rust_core_min"]
     return r
 
 
@@ -146,7 +153,7 @@ def bench_send(args):
     certs = os.path.join(ROOT, "build", "bench", "certs")
     ep = Endpoint(certs)
     try:
-        events = [20, 20, 250, 40, 150, 1000] if args.quick else [50, 60, 500, 100, 300, 2500]
+        events = [20, 100, 250, 40, 100, 1000] if args.quick else [50, 300, 500, 100, 300, 2500]
         reps = 2 if args.quick else 5
         log("   events/s: %s, %d repetitions" % (", ".join("%s %d" % me for me in zip(SEND_MODES, events)), reps))
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -267,6 +274,8 @@ def build_results(sas, m4, send, fp):
         "sas_us_ratio_pure_over_rust": sas["sas_us_ratio"],
         "sas_heap_ratio_pure_over_rust": sas["sas_heap_ratio"],
         "sas_us_ratio_cpython_over_rust": sas["sas_us_cpython_sdk"] / sas["sas_us_rust"],
+        "sas_us_ratio_quartiles": sas["sas_us_ratio_quartiles"],
+        "sas_us_rust_core": sas.get("sas_us_rust_core"),
         "m4_instr_ratio_pure_over_rust": m4["m4_instr_ratio"],
         "m4_instr_lower_bound": m4["m4_instr_lower_bound"],
         "m4_sha256_blocks_per_token": m4["m4_sha256_blocks_per_token"],
@@ -419,8 +428,8 @@ def write_report(res, path, png):
     a("# upy-azure benchmarks")
     a("")
     a("Written by `make bench` (bench/run.py) on %s, commit `%s`%s: %s, %d CPUs, load average %.2f at "
-      "the start (other work on the machine makes the wall-clock figures noisy; the Cortex-M4 figures "
-      "are exact instruction counts). Each figure is the median of repeated runs; each ratio comes from "
+      "the start (other work on the machine makes wall-clock figures noisy: the token timings are CPU "
+      "time, the Cortex-M4 figures exact instruction counts, the sending figures wall time). Each figure is the median of repeated runs; each ratio comes from "
       "runs side by side in one process. The raw numbers, every repetition included, are in "
       "`bench/results.json`." % (
           d["when"], d["commit"],
@@ -429,8 +438,8 @@ def write_report(res, path, png):
     a("")
     a("| # | what | _azure (Rust) | baseline | ratio | goal |")
     a("|---|---|---:|---:|---:|---|")
-    a("| 1 | SAS token on unix, µs per token | %s | %s (pure MicroPython); %s (CPython, azure-eventhub) | %.1fx; %.1fx | ≥ 10x: %s |"
-      % (fmt(res["sas_us_rust"], 1), fmt(res["sas_us_pure"], 1), fmt(res["sas_us_cpython_sdk"], 1),
+    a("| 1 | SAS token on unix, µs (CPU) per token | %s | %s (pure MicroPython); %s (CPython, azure-eventhub) | %.1fx; %.1fx | ≥ 10x: %s |"
+      % (fmt(res["sas_us_rust"], 2), fmt(res["sas_us_pure"], 1), fmt(res["sas_us_cpython_sdk"], 1),
          res["sas_us_ratio_pure_over_rust"], res["sas_us_ratio_cpython_over_rust"], ok(g["sas_speed_10x"])))
     a("| 1 | SAS token on unix, GC heap bytes per token | %s | %s | %.1fx | ≥ 10x: %s |"
       % (fmt(res["sas_heap_rust"]), fmt(res["sas_heap_pure"]), res["sas_heap_ratio_pure_over_rust"],
@@ -493,6 +502,12 @@ def write_report(res, path, png):
         kwcall=fmt(m4["m4_instr_native_kw_call"]),
         cpu=send["timing"]["client_cpu_seconds"], wall=send["timing"]["wall_seconds"], loop=fmt(m4["m4_loop_instr"]), m4reps=m4["m4_reps"],
         heap_rust=fmt(res["sas_heap_rust"]), token_len=len(d["token"]),
+        sas_reps=d["sas_unix"]["reps"], rust_us=res["sas_us_rust"], pure_us=res["sas_us_pure"],
+        core_us=("%.2f" % res["sas_us_rust_core"]) if res.get("sas_us_rust_core") else "(not measured)",
+        hl_block=d["sas_unix"]["sha256_block_us_hashlib"],
+        hl_total=d["sas_unix"]["sha256_block_us_hashlib"] * res["m4_sha256_blocks_per_token"],
+        unix_miss=unix_miss_text(res), q1=d["sas_unix"]["sas_us_ratio_quartiles"][0],
+        q3=d["sas_unix"]["sas_us_ratio_quartiles"][1],
         m4_heap_rust=fmt(res["m4_heap_rust"]), m4_heap_pure=fmt(res["m4_heap_pure"]),
         conn=fmt(res["send_eps_per_connection"], 1), keep=fmt(res["send_eps_keepalive"], 1),
         batch=fmt(res["send_eps_batch50"]), keep1=fmt(res["send_eps_keepalive_one_write"]),
@@ -582,11 +597,18 @@ a 44-character key text, key name `DataProducer`, `expiry = 1800000000`:
   RFC 4231 test cases 1 and 6.
 - (c) CPython {cpython_hint}with azure-eventhub's `azure.eventhub._pyamqp.utils.generate_sas_token`.
 - Before timing, (a) and (b) must produce the same token, and (c) must produce it too.
-- Time: `time.ticks_us` around 2,000 (a) / 200 (b) calls, after `gc.collect()`, (a) and (b)
-  alternating, median of the repetitions; the ratio is the median of the per-repetition ratios.
-  GC heap: `gc.disable(); a = gc.mem_alloc()`; 100 calls; `b = gc.mem_alloc()`: (b - a) / 100.
-  The unix heap counts in 32-byte blocks (64-bit build), the Cortex-M4's in 16-byte blocks.
-- (a) allocates only its result: on the Cortex-M4 the {token_len}-character str is {m4_heap_rust} bytes
+- Time: CPU time of the process (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`, through the unix
+  port's `ffi` module; CPython: `time.process_time()`), because wall time on this shared
+  machine swings with other processes. 2,000 (a) / 200 (b) calls per repetition, in 10
+  alternating slices of 200 / 20, one `gc.collect()` per repetition (the garbage (b) makes is
+  collected on its time), {sas_reps} repetitions; figures are medians, the ratio is the median of
+  the per-repetition ratios (quartiles {q1:.1f}x to {q3:.1f}x in this run).
+- Where (a)'s {rust_us:.2f} µs go: the Rust core alone, `upy_azure_sas_token` called from C
+  (bench/sas_native.c, same input, host archive), takes {core_us} µs; the rest is
+  MicroPython's side: the call with a keyword argument, the result's allocation, its UTF-8
+  check and qstr lookup. (b)'s {pure_us:.1f} µs include its {blocks} SHA-256 compressions in C
+  (the port's hashlib: {hl_block:.2f} µs per block, {hl_total:.1f} µs), the rest is Python.
+{unix_miss}- (a) allocates only its result: on the Cortex-M4 the {token_len}-character str is {m4_heap_rust} bytes
   (16-byte header + text + NUL, rounded to 16-byte blocks); the pure version allocates
   {m4_heap_pure} bytes per token.
 """.replace("{cpython_hint}", "") + """
@@ -643,6 +665,25 @@ that also hashes in Python (and on the WiPy itself, which has no hashlib, the na
 module is the only way to sign on the board at all).
 
 """
+
+
+def unix_miss_text(res):
+    if res["goals"]["sas_speed_10x"]:
+        return ""
+    r = res["sas_us_ratio_pure_over_rust"]
+    core = res.get("sas_us_rust_core")
+    t = ("- **10x missed ({:.1f}x).** (b) is not SHA-256 in Python: its hashing is the port's C, "
+         "so (b) is mostly interpreter work of ~{:.0f} µs. For 10x, (a) must take at most {:.2f} µs"
+         .format(r, res["sas_us_pure"], res["sas_us_pure"] / 10))
+    if core:
+        t += (", and {:.2f} µs of its {:.2f} µs are the Rust core itself (MicroPython's part: ~{:.2f} µs)."
+              .format(core, res["sas_us_rust"], res["sas_us_rust"] - core))
+    else:
+        t += "."
+    t += (" The core's SHA-256 buffering is the first place to look: the M4 figures below show "
+          "its compression at {:,} instructions per block against {:,} for the C hashlib."
+          .format(res["m4_instr_rust_sha256_block"], res["m4_instr_sha256_block"]))
+    return t + "\n"
 
 
 def send_text(res, send):
@@ -742,6 +783,7 @@ def main():
     ap.add_argument("--micropy-dir", default=os.path.join(ROOT, "build", "micropython"))
     ap.add_argument("--qemu-elf", default=os.path.join(ROOT, "build", "qemu", "firmware.elf"))
     ap.add_argument("--footprint", default=os.path.join(ROOT, "build", "wipy", "footprint.json"))
+    ap.add_argument("--native", help="bench/sas_native.c built against the host archive")
     ap.add_argument("--out", default=HERE, help="directory for results.json, RESULTS.md, results.png")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (smoke test)")
     args = ap.parse_args()

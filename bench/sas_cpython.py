@@ -23,10 +23,10 @@ def main():
         sys.exit("azure-eventhub token differs from _azure's:\n  %s\n  %s" % (token, sys.argv[1]))
     per = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU time, as bench/sas_bench.py measures
         for _ in range(N):
             generate_sas_token(URI, NAME, KEY, EXPIRY)
-        per.append((time.perf_counter() - t0) / N * 1e6)
+        per.append((time.process_time() - t0) / N * 1e6)
     print(json.dumps({"sas_us_cpython_sdk": statistics.median(per), "sas_us_cpython_sdk_all": per,
                       "cpython": sys.version.split()[0]}))
 

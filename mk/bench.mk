@@ -9,6 +9,7 @@
 
 BENCH_FLAGS ?=
 BENCH_FOOTPRINT := $(ROOT)/build/wipy/footprint.json
+BENCH_NATIVE := $(ROOT)/build/bench/sas_native
 
 .PHONY: bench bench-deps bench-footprint
 
@@ -21,6 +22,11 @@ bench-deps: | deps
 bench-footprint: wipy-build wipy-stock
 	@$(FOOTPRINT) >/dev/null
 
-bench: $(MICROPYTHON) qemu bench-footprint bench-deps
+# The Rust core alone: the C ABI on the host, without MicroPython around it.
+$(BENCH_NATIVE): bench/sas_native.c $(HOST_LIB) include/upy_azure.h
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Iinclude -o $@ $< $(HOST_LIB) -lpthread -ldl
+
+bench: $(MICROPYTHON) qemu bench-footprint bench-deps $(BENCH_NATIVE)
 	$(PY) bench/run.py --micropython $(MICROPYTHON) --micropy-dir $(MICROPY_DIR) \
-		--qemu-elf $(QEMU_ELF) --footprint $(BENCH_FOOTPRINT) $(BENCH_FLAGS)
+		--qemu-elf $(QEMU_ELF) --footprint $(BENCH_FOOTPRINT) --native $(BENCH_NATIVE) $(BENCH_FLAGS)
