@@ -274,8 +274,8 @@ def build_results(sas, m4, send, fp):
         "sas_us_ratio_pure_over_rust": sas["sas_us_ratio"],
         "sas_heap_ratio_pure_over_rust": sas["sas_heap_ratio"],
         "sas_us_ratio_cpython_over_rust": sas["sas_us_cpython_sdk"] / sas["sas_us_rust"],
-        "sas_us_ratio_quartiles": sas["sas_us_ratio_quartiles"],
-        "sas_us_rust_core": sas.get("sas_us_rust_core"),
+        "sas_us_ratio_q1": sas["sas_us_ratio_quartiles"][0],
+        "sas_us_ratio_q3": sas["sas_us_ratio_quartiles"][1],
         "m4_instr_ratio_pure_over_rust": m4["m4_instr_ratio"],
         "m4_instr_lower_bound": m4["m4_instr_lower_bound"],
         "m4_sha256_blocks_per_token": m4["m4_sha256_blocks_per_token"],
@@ -311,6 +311,8 @@ def build_results(sas, m4, send, fp):
         "wipy_heap_bytes": fp["heap_bytes"],
         "wipy_stock_heap_bytes": fp["stock_heap_bytes"],
     }
+    if sas.get("sas_us_rust_core") is not None:
+        res["sas_us_rust_core"] = sas["sas_us_rust_core"]
     for k, v in fp.get("components", {}).items():
         if isinstance(v, (int, float)):
             res["wipy_component_%s_bytes" % k] = v
@@ -370,7 +372,7 @@ def plot(res, path):
 
     bars(axs[0][0], ["_azure\n(Rust)", "pure\nMicroPython", "CPython\nazure-eventhub"],
          [res["sas_us_rust"], res["sas_us_pure"], res["sas_us_cpython_sdk"]], [blue, grey, orange],
-         "1. SAS token, unix build (x86-64): µs per token", "µs per token (log)",
+         "1. SAS token, unix build (x86-64): CPU µs per token", "µs per token (log)",
          notes=["%.1f µs\n%d B heap" % (res["sas_us_rust"], res["sas_heap_rust"]),
                 "%.0f µs\n%d B heap" % (res["sas_us_pure"], res["sas_heap_pure"]),
                 "%.0f µs" % res["sas_us_cpython_sdk"]])
@@ -402,7 +404,7 @@ def plot(res, path):
             label="room: %s B" % fmt(res["wipy_image_limit_bytes"] - res["wipy_stock_image_bytes"]))
     ax.set_title("4. WiPy: bytes _azure adds to mcuimg.bin (%s B)" % fmt(res["wipy_module_bytes"]), fontsize=11)
     ax.set_xlabel("bytes")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="lower right")
     ax.set_xlim(0, max(left, res["wipy_image_limit_bytes"] - res["wipy_stock_image_bytes"]) * 1.05)
     fig.suptitle("upy-azure benchmarks (%s, commit %s)" % (res["details"]["when"], res["details"]["commit"]),
                  fontsize=12)
@@ -430,8 +432,8 @@ def write_report(res, path, png):
     a("Written by `make bench` (bench/run.py) on %s, commit `%s`%s: %s, %d CPUs, load average %.2f at "
       "the start (other work on the machine makes wall-clock figures noisy: the token timings are CPU "
       "time, the Cortex-M4 figures exact instruction counts, the sending figures wall time). Each figure is the median of repeated runs; each ratio comes from "
-      "runs side by side in one process. The raw numbers, every repetition included, are in "
-      "`bench/results.json`." % (
+      "runs side by side in one process. The figures are in `bench/results.json`; every repetition "
+      "and the environment in `bench/results-raw.json`." % (
           d["when"], d["commit"],
           " with uncommitted changes to %s" % ", ".join("`%s`" % f for f in d["uncommitted"]) if d["uncommitted"] else "",
           d["cpu"], d["cpus"], d["load_average_at_start"]))
@@ -641,8 +643,8 @@ One compression on this firmware, measured two ways:
   `m4_instr_sha256_block`);
 - inside _azure: 64 more bytes of uri (one more compression, 64 more characters
   percent-encoded) cost {rust_block} instructions, 64 more characters of key name (encoded,
-  not signed) cost {enc64}: the Rust compression (sha2's `compress256`, compact form, with the
-  buffering around it) costs about **{rust_comp_block}**, {rust_vs_c} the C hashlib's.
+  not signed) cost {enc64}: the Rust compression, with the buffering around it, costs about
+  **{rust_comp_block}**, {rust_vs_c} the C hashlib's.
 
 Lower bound: {blocks} × {lb_block} (the cheaper) = **{lb}** instructions; _azure's {rust} is
 **{rust_over_lb:.2f}x** that.
@@ -762,7 +764,8 @@ FILES_TEXT = """
 | file | what |
 |---|---|
 | `mk/bench.mk` | `make bench`: builds the unix interpreter, the qemu firmware and the WiPy footprint, then runs bench/run.py |
-| `bench/run.py` | runs everything, writes results.json, RESULTS.md, results.png |
+| `bench/run.py` | runs everything, writes results.json (numbers), results-raw.json (every repetition), RESULTS.md, results.png |
+| `bench/sas_native.c` | benchmark 1, the Rust core alone through its C ABI (built by mk/bench.mk) |
 | `bench/sas_pure.py` | the pure-MicroPython HMAC-SHA256 and SAS token (baseline b) |
 | `bench/sas_bench.py` | benchmark 1 on the unix build |
 | `bench/sas_cpython.py` | benchmark 1 (c), CPython + azure-eventhub |
@@ -811,7 +814,15 @@ def run_all(args, t0):
     res = build_results(sas, m4, send, fp)
     res["details"]["seconds"] = round(time.time() - t0, 1)
     os.makedirs(args.out, exist_ok=True)
+    # results.json: numbers only (goals as 1/0); results-raw.json: every
+    # repetition, the environment, the footprint JSON.
+    flat = {k: v for k, v in res.items() if k not in ("goals", "details")}
+    flat.update({"goal_" + k: int(v) for k, v in res["goals"].items()})
+    assert all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat.values()), flat
     with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(flat, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(args.out, "results-raw.json"), "w") as f:
         json.dump(res, f, indent=2)
         f.write("\n")
     png = os.path.join(args.out, "results.png")
