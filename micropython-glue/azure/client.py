@@ -33,11 +33,17 @@ def use_python_http(on=True):
         _h = _azure
 
 try:
-    from time import sleep_ms
+    from time import sleep_ms, ticks_ms, ticks_diff
 except ImportError:  # pragma: no cover - ports without time
 
     def sleep_ms(ms):
         pass
+
+    def ticks_ms():
+        return 0
+
+    def ticks_diff(a, b):
+        return 0
 
 
 try:
@@ -323,7 +329,12 @@ class _Client:
         r.reset()
         buf = self._rbuf
         mv = memoryview(buf)
+        # The socket timeout bounds each read; this bounds the whole response
+        # (a server trickling header lines forever).
+        start = ticks_ms()
         while not r.complete:
+            if ticks_diff(ticks_ms(), start) > 2000 * self._timeout:
+                raise OSError("no complete response within %d s" % (2 * self._timeout))
             want = r.want
             if want:
                 n = sock.readinto(buf, min(want, len(buf)))

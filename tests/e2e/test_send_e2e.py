@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -32,14 +33,25 @@ class Endpoint:
         self.db = os.path.join(tmp, "events.sqlite3")
         self.certs = certs or os.path.join(tmp, "certs")
         env = dict(os.environ, AZURE_ENDPOINT_KEY=EH_KEY, AZURE_ENDPOINT_DEVICES="dev1=" + DEV_KEY)
+        # Its output goes to a file, not a pipe nobody reads (a full pipe
+        # would block the endpoint after a few hundred requests).
+        self.log_path = os.path.join(tmp, "endpoint-%d.log" % id(self))
+        self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, ENDPOINT, "--port", "0", "--db", self.db, "--certs", self.certs,
              "--reset-db", "--eventhub", "telemetry", "--queue", "orders", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("READY port="):
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, text=True)
+        deadline = time.monotonic() + 60
+        line = ""
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            with open(self.log_path) as f:
+                line = next((l for l in f if l.startswith("READY port=")), "")
+            if line:
+                break
+            time.sleep(0.05)
+        if not line:
             self.proc.kill()
-            raise RuntimeError("endpoint did not start: %r" % line)
+            raise RuntimeError("endpoint did not start: %s" % open(self.log_path).read())
         self.port = int(line.split("=", 1)[1])
 
     def stop(self):
@@ -48,7 +60,7 @@ class Endpoint:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-        self.proc.stdout.close()
+        self.log.close()
 
     def rows(self, where="1=1", args=()):
         con = sqlite3.connect(self.db)
