@@ -49,8 +49,21 @@ impl Sha256 {
 
     pub fn update(&mut self, data: &[u8]) {
         self.bytes = self.bytes.wrapping_add(data.len() as u64);
-        for &b in data {
-            self.push(b);
+        let mut rest = data;
+        // Whole runs into the block buffer (zip: no bounds checks), one
+        // compression per full block.
+        while !rest.is_empty() {
+            let mut n = 0;
+            for (slot, &b) in self.block.iter_mut().skip(self.fill).zip(rest) {
+                *slot = b;
+                n += 1;
+            }
+            self.fill += n;
+            rest = rest.get(n..).unwrap_or(&[]);
+            if self.fill >= 64 {
+                sha2::compress256(&mut self.state, core::slice::from_ref(&self.block));
+                self.fill = 0;
+            }
         }
     }
 

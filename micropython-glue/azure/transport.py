@@ -46,6 +46,13 @@ def connect(host, port, server_hostname, ca_certs=None, verify=True, timeout=30)
         ctx.verify_mode = tls.CERT_NONE
     sock = socket.socket()
     try:
+        # TCP_NODELAY (IPPROTO_TCP 6, option 1; the unix port has no names
+        # for them): a request written as head + body would otherwise wait
+        # for the server's delayed ACK, ~40 ms per send.
+        sock.setsockopt(6, 1, 1)
+    except (OSError, TypeError):
+        pass
+    try:
         sock.settimeout(timeout)
         sock.connect(addr)
     except OSError:
