@@ -14,7 +14,7 @@ if [ -n "$missing" ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     echo "deps: installing Debian packages:$missing"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
 for t in thumbv7em-none-eabi thumbv7m-none-eabi; do
@@ -27,8 +27,12 @@ command -v cbindgen >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cbindgen" ] || \
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import azure.eventhub, azure.iot.device, serial, cryptography" 2>/dev/null; then
+# Reinstall whenever tools/requirements.txt changes (its hash is kept in the venv).
+req_hash=$(sha256sum tools/requirements.txt | cut -d' ' -f1)
+if [ "$(cat .venv/.requirements-hash 2>/dev/null)" != "$req_hash" ] || \
+        ! .venv/bin/python -c "import azure.eventhub, azure.iot.device, serial, cryptography" 2>/dev/null; then
     .venv/bin/pip install -q --upgrade pip
     .venv/bin/pip install -q -r tools/requirements.txt
+    echo "$req_hash" > .venv/.requirements-hash
 fi
 echo "deps: ok"
