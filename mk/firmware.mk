@@ -188,7 +188,7 @@ $(WIPY_DIR)/lib/azure/%.mpy: $(ROOT)/micropython-glue/azure/%.py | $(MPY_CROSS)
 # The CC3200 verifies servers against ONE root CA, a DER file of at most
 # 4 KB uploaded as /flash/cert/ca.pem. Azure's TLS roots: DigiCert Global
 # Root G2 (current) and Baltimore CyberTrust Root (previous, expired
-# 2025-05-12); both from the system's ca-certificates (docs/wipy.md).
+# 2025-05-12); both from the system's ca-certificates (README, "On a WiPy").
 WIPY_CA_DIR ?= /usr/share/ca-certificates/mozilla
 wipy-certs:
 	@mkdir -p $(WIPY_DIR)/cert
