@@ -68,6 +68,11 @@ impl Sha256 {
     }
 
     pub fn finalize(mut self) -> [u8; 32] {
+        self.finish()
+    }
+
+    /// Pads and returns the digest; `self` is spent (and wiped on drop).
+    fn finish(&mut self) -> [u8; 32] {
         let bits = self.bytes.wrapping_mul(8);
         self.push(0x80);
         while self.fill != 56 {
@@ -77,10 +82,22 @@ impl Sha256 {
             self.push(b);
         }
         let mut out = [0u8; 32];
-        for (o, w) in out.chunks_exact_mut(4).zip(self.state) {
+        for (o, w) in out.chunks_exact_mut(4).zip(self.state.iter()) {
             o.copy_from_slice(&w.to_be_bytes());
         }
         out
+    }
+}
+
+/// The state after the key block is key-equivalent (it signs like the key):
+/// wiped when dropped, with the buffer.
+impl Drop for Sha256 {
+    fn drop(&mut self) {
+        for w in self.state.iter_mut() {
+            // SAFETY: a valid, aligned, exclusive reference.
+            unsafe { core::ptr::write_volatile(w, 0) };
+        }
+        crate::sas::wipe(&mut self.block);
     }
 }
 
@@ -121,10 +138,10 @@ impl HmacSha256 {
         self.inner.update(data);
     }
 
-    pub fn finalize(self) -> [u8; 32] {
-        let mut outer = self.outer;
-        outer.update(&self.inner.finalize());
-        outer.finalize()
+    pub fn finalize(mut self) -> [u8; 32] {
+        let inner = self.inner.finish();
+        self.outer.update(&inner);
+        self.outer.finish()
     }
 }
 
