@@ -39,15 +39,17 @@ except ImportError:
 
 
 def read_sensor(i):
-    # Stand-in for a real sensor: a slow daily-ish wave plus a little noise.
-    t = 2150 + (i * 37) % 400 - 200 + (azure.unix_time() % 7)
-    return {"seq": i, "ts": azure.unix_time(), "temp_c": t / 100, "rh": 40 + i % 20}
+    # Stand-in for a real sensor: a slow wave plus a little noise, in
+    # hundredths of a degree (the WiPy's MicroPython has no floats).
+    centi_c = 2150 + (i * 37) % 400 - 200 + (azure.unix_time() % 7)
+    return {"seq": i, "ts": azure.unix_time(), "centi_c": centi_c, "rh": 40 + i % 20}
 
 
 def encode(reading):
-    # Small, fixed-order JSON without needing the json module on tiny ports.
-    return '{"seq":%d,"ts":%d,"temp_c":%s,"rh":%d}' % (
-        reading["seq"], reading["ts"], reading["temp_c"], reading["rh"])
+    # Small, fixed-order JSON without floats or the json module.
+    c = reading["centi_c"]
+    return '{"seq":%d,"ts":%d,"temp_c":%d.%02d,"rh":%d}' % (
+        reading["seq"], reading["ts"], c // 100, c % 100, reading["rh"])
 
 
 client = azure.EventHubClient.from_connection_string(

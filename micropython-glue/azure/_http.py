@@ -400,7 +400,9 @@ class Response:
                 self._done()
 
     def _header(self, line, cut):
-        name, sep, value = line.partition(b":")
+        # No str.partition: the WiPy's firmware (core features) lacks it.
+        i = line.find(b":")
+        name, sep, value = (line, b"", b"") if i < 0 else (line[:i], b":", line[i + 1:])
         if not sep:
             if not cut:  # a cut line may have its colon in the part dropped
                 self._fail()

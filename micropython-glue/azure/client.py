@@ -115,9 +115,9 @@ def _split_endpoint(endpoint, default_host):
         return default_host, 443
     if not isinstance(endpoint, str):
         raise TypeError("endpoint must be a str 'host:port'")
-    host, sep, port = endpoint.rpartition(":")
-    if not sep:
-        host, port = endpoint, 443
+    # No str.rpartition: the WiPy's firmware (core features) lacks it.
+    i = endpoint.rfind(":")
+    host, port = (endpoint, 443) if i < 0 else (endpoint[:i], endpoint[i + 1:])
     try:
         port = int(port)
     except ValueError:
