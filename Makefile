@@ -20,7 +20,7 @@ HOST_LIB := $(ROOT)/target/release/libupy_azure.a
 RUST_SRC := Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs)
 GLUE_SRC := $(wildcard micropython-glue/*.c micropython-glue/*.h micropython-glue/*.mk micropython-glue/azure/*.py) micropython-glue/manifest.py
 
-.PHONY: all deps micropython lib unix header check-header rust-test lint upy-test stubs-test oracle-test stubs-test endpoint-test e2e-test test demo clean
+.PHONY: all deps micropython lib unix header check-header rust-test lint upy-test stubs-test oracle-test stubs-test wipy-compat-test endpoint-test e2e-test test demo clean
 
 all: unix
 
@@ -97,6 +97,10 @@ oracle-test: $(MICROPYTHON)
 stubs-test: $(MICROPYTHON)
 	$(PY) tests/stubs/test_stubs.py $(MICROPYTHON)
 
+# The Python layer and examples use nothing the WiPy's firmware lacks.
+wipy-compat-test: | deps
+	$(PY) tests/wipy/test_core_features.py
+
 # The local endpoint's own tests (its SAS checks against the SDKs' tokens).
 endpoint-test: | deps
 	$(PY) -m unittest tools/test_azure_endpoint.py
@@ -105,7 +109,7 @@ endpoint-test: | deps
 e2e-test: $(MICROPYTHON)
 	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_send_e2e.py
 
-test: lint rust-test check-header upy-test stubs-test oracle-test endpoint-test e2e-test $(HARDENING_TESTS) $(FIRMWARE_TESTS)
+test: lint rust-test check-header upy-test stubs-test wipy-compat-test oracle-test endpoint-test e2e-test $(HARDENING_TESTS) $(FIRMWARE_TESTS)
 	@echo "make test: all passed"
 
 # ---- Demo ----------------------------------------------------------------------

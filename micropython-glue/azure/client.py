@@ -73,9 +73,12 @@ def _rand32():
     if urandom:
         b = urandom(4)
         return b[0] | b[1] << 8 | b[2] << 16 | (b[3] & 0x3F) << 24
-    import random
+    try:
+        import random
 
-    return random.getrandbits(30)
+        return random.getrandbits(30)
+    except ImportError:  # neither: jitter from the clock is still jitter
+        return ticks_ms() & 0x3FFFFFFF
 
 
 def _text(b):
