@@ -106,6 +106,12 @@ def other_ca():
         result(raised=True, message=str(e))
 
 
+def other_ca_insecure():
+    # The explicit, loudly named opt-out: no verification at all.
+    c = eh(insecure_disable_tls_verification=True)
+    result(status=c.send("sent without verification"))
+
+
 def stream():
     # N events with faults injected by the endpoint: singles and batches,
     # each event carrying its sequence number.

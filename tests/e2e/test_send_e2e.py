@@ -170,6 +170,10 @@ class SendTest(unittest.TestCase):
         self.assertTrue(r["raised"])
         self.assertIn("TLS handshake", r["message"])
         self.assertIn("not signed by a CA", r["message"])
+        self.assertEqual(self.ep.rows("body = ?", (b"never stored",)), [])
+        # Only the loudly named opt-out connects to it.
+        r = run_mp(self.ep, "other_ca_insecure", ca=os.path.join(other, "ca.der"))
+        self.assertEqual(r["status"], 201)
 
 
 class FaultTest(unittest.TestCase):
