@@ -45,3 +45,28 @@ class Heap:
         r.update(extra)
         print("RESULT " + json.dumps(r))
         return r
+
+
+class ByteStream:
+    # Just enough of a socket for the response reader: readline(n) and
+    # readinto(buf, n) over a bytes object (shared by the memory tests).
+    def __init__(self):
+        self.data = b""
+        self.pos = 0
+
+    def load(self, data):
+        self.data = data
+        self.pos = 0
+
+    def readline(self, n):
+        end = self.data.find(b"\n", self.pos, self.pos + n)
+        end = self.pos + n if end < 0 else end + 1
+        line = self.data[self.pos:end]
+        self.pos = end
+        return line
+
+    def readinto(self, b, n):
+        chunk = self.data[self.pos:self.pos + n]
+        b[:len(chunk)] = chunk
+        self.pos += len(chunk)
+        return len(chunk)

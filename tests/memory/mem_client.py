@@ -13,7 +13,7 @@ import os
 
 import azure
 from azure import transport
-from heap import Heap
+from heap import ByteStream, Heap
 
 N = int(os.getenv("MEM_N") or "2000")
 EVERY = max(N // 20, 50)
@@ -30,12 +30,11 @@ UNAUTHORIZED = (b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/xml\r\n
                 b"<Error><Code>401</Code><Detail>ExpiredToken</Detail></Error>")
 
 
-class FakeSocket:
+class FakeSocket(ByteStream):
     requests = 0
 
     def __init__(self):
-        self.data = b""
-        self.pos = 0
+        super().__init__()
         self.closed = False
 
     def write(self, b):
@@ -46,19 +45,6 @@ class FakeSocket:
             self.data = BUSY if n % 53 == 0 else UNAUTHORIZED if n % 97 == 0 else CLOSE if n % 31 == 0 else CREATED
             self.pos = 0
         return len(b)
-
-    def readline(self, n):
-        end = self.data.find(b"\n", self.pos, self.pos + n)
-        end = self.pos + n if end < 0 else end + 1
-        line = self.data[self.pos:end]
-        self.pos = end
-        return line
-
-    def readinto(self, buf, n):
-        chunk = self.data[self.pos:self.pos + n]
-        buf[:len(chunk)] = chunk
-        self.pos += len(chunk)
-        return len(chunk)
 
     def close(self):
         self.closed = True

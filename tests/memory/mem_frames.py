@@ -5,7 +5,7 @@
 import sys
 
 import _azure
-from heap import Heap
+from heap import ByteStream, Heap
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
 EVERY = N // 20
@@ -20,30 +20,6 @@ EVENTS = ['{"seq":1,"t":21.5}', ('{"seq":2}', {"unit": "C", "n": "7"}, "pk-1"), 
 resp = _azure.Response()
 buf = bytearray(64)
 mv = memoryview(buf)
-
-
-class Stream:
-    # Just enough of a socket: readline(n) and readinto(buf, n) over a bytes.
-    def __init__(self):
-        self.data = b""
-        self.pos = 0
-
-    def load(self, data):
-        self.data = data
-        self.pos = 0
-
-    def readline(self, n):
-        end = self.data.find(b"\n", self.pos, self.pos + n)
-        end = self.pos + n if end < 0 else end + 1
-        line = self.data[self.pos:end]
-        self.pos = end
-        return line
-
-    def readinto(self, b, n):
-        chunk = self.data[self.pos:self.pos + n]
-        b[:len(chunk)] = chunk
-        self.pos += len(chunk)
-        return len(chunk)
 
 
 def read_response(s):
@@ -62,7 +38,7 @@ def read_response(s):
     return resp.status
 
 
-s = Stream()
+s = ByteStream()
 h = Heap("frames")
 statuses = {}
 head = body = None
