@@ -46,6 +46,10 @@ except ImportError:  # pragma: no cover - ports without time
         return 0
 
 
+# The clock, the network and sleeping are reached through these module
+# names, so that tests can script them (tests/micropython/client_*.py).
+unix_time = _azure.unix_time
+
 try:
     from os import urandom
 except ImportError:  # pragma: no cover
@@ -212,7 +216,7 @@ class _Client:
     # -- token ---------------------------------------------------------------
 
     def _current_token(self):
-        now = _azure.unix_time()
+        now = unix_time()
         if self._token is None or now >= self._renew_at:
             self._token = _azure.sas_token(self._audience, self._key, self._key_name,
                                            expiry=self._checked_expiry(now),
@@ -300,7 +304,7 @@ class _Client:
                                        base_ms=self._backoff[0], cap_ms=self._backoff[1]))
             attempt += 1
             self.stats["retries"] += 1
-            if self._token is None or _azure.unix_time() >= self._renew_at:
+            if self._token is None or unix_time() >= self._renew_at:
                 head = self._head(body, batch, props, partition_key, content_type)
 
     def _round_trip(self, head, body):
