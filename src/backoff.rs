@@ -83,4 +83,35 @@ mod tests {
             prop_assert!(d <= cap.max(MAX_RETRY_AFTER_MS));
         }
     }
+
+    /// `Retry-After` seconds whose product with 1000 overflows 32 bits: a
+    /// wrapping multiply would give a small delay (4_294_968 * 1000 wraps
+    /// to 704), the saturating one the 120 s cap.
+    #[test]
+    fn retry_after_that_would_wrap_is_capped() {
+        for s in [
+            4_294_967,
+            4_294_968,
+            4_295_000,
+            8_589_935,
+            0x7FFF_FFFF,
+            0x8000_0000,
+            u32::MAX - 1,
+        ] {
+            assert_eq!(
+                delay_ms(0, 500, 30_000, 0, Some(s)),
+                MAX_RETRY_AFTER_MS,
+                "{s}"
+            );
+            assert_eq!(
+                delay_ms(3, 500, 30_000, 3999, Some(s)),
+                MAX_RETRY_AFTER_MS,
+                "{s}"
+            );
+        }
+        // Just below the cap and just above it.
+        assert_eq!(delay_ms(0, 500, 30_000, 0, Some(119)), 119_000);
+        assert_eq!(delay_ms(0, 500, 30_000, 0, Some(120)), 120_000);
+        assert_eq!(delay_ms(0, 500, 30_000, 0, Some(121)), MAX_RETRY_AFTER_MS);
+    }
 }

@@ -219,4 +219,34 @@ mod tests {
             prop_assert_eq!(got.finalize().to_vec(), want.finalize().into_bytes().to_vec());
         }
     }
+
+    /// Keys one byte short of, exactly and one byte over the SHA-256 block
+    /// (64 bytes): 65 bytes is the first length hashed first, 64 is padded.
+    /// Expected values from CPython's `hmac` (key byte i = (7 * i + 1) & 0xff).
+    #[test]
+    fn block_size_key_boundaries() {
+        let data: &[u8] = b"sr=https%3A%2F%2Fns.servicebus.windows.net%2Fhub\n1700000000";
+        let cases: [(usize, &str, &str); 3] = [
+            (
+                63,
+                "963cfdc4e92b3d20fb3ba0d72d3d25e9fac674e6b5ca3e963e7aca7342fafd55",
+                "1de02d1a74433fad26d693db10c93a0613d59ed663b5f745bed70668848e63ef",
+            ),
+            (
+                64,
+                "e85cffc652260de36a1ddbb0cac32dc4cf975b7cdbc0468fc61847947ba83b25",
+                "c4c0ee9cb0eb92d929a76e319707d82073b53f9c45542d9726007f62d6397308",
+            ),
+            (
+                65,
+                "d8dcfa9ddfed8fd078bb0531ba6f4ac3d4fee7417a621c4bc380f0b6e83894eb",
+                "520308ab14cc2b3e17a5011a93a5657b31ffade0709ab7754a50b2ab40637e58",
+            ),
+        ];
+        for (n, empty, signed) in cases {
+            let key: Vec<u8> = (0..n).map(|i| (i * 7 + 1) as u8).collect();
+            assert_eq!(mac(&key, b""), empty, "{n}-byte key, empty message");
+            assert_eq!(mac(&key, data), signed, "{n}-byte key");
+        }
+    }
 }

@@ -916,4 +916,46 @@ mod tests {
             prop_assert_eq!(run(&bytes, eof), whole);
         }
     }
+
+    /// Chunk data must be followed by CRLF (or a bare LF): anything else
+    /// between the data and the next size line is refused, fed whole, in
+    /// every 2- and 3-part split and byte by byte, with or without EOF.
+    #[test]
+    fn chunk_data_not_followed_by_crlf() {
+        let head = b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for body in [
+            &b"5\r\nhelloX\r\n0\r\n\r\n"[..],
+            b"5\r\nhello0\r\n\r\n",
+            b"5\r\nhello5\r\nworld\r\n0\r\n\r\n",
+            b"5\r\nhello \r\n0\r\n\r\n",
+            b"5\r\nhello\tX\r\n0\r\n\r\n",
+            b"3\r\nhello\r\n0\r\n\r\n",
+        ] {
+            let mut resp = head.to_vec();
+            resp.extend_from_slice(body);
+            for eof in [false, true] {
+                let o = all_splits(&resp, eof);
+                assert_eq!(
+                    o.result,
+                    Err(Error::BadResponse),
+                    "{:?}",
+                    std::str::from_utf8(body)
+                );
+                assert!(!o.complete);
+            }
+        }
+        // The same chunks with their CRLF (or bare LF) are read.
+        for body in [
+            &b"5\r\nhello\r\n0\r\n\r\n"[..],
+            b"5\r\nhello\n0\n\n",
+            b"5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n",
+        ] {
+            let mut resp = head.to_vec();
+            resp.extend_from_slice(body);
+            let o = all_splits(&resp, false);
+            assert_eq!(o.result, Ok(resp.len()));
+            assert!(o.complete);
+            assert!(o.excerpt.starts_with(b"hello"));
+        }
+    }
 }
