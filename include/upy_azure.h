@@ -399,6 +399,14 @@ int upy_azure_connstr_next(const uint8_t *s,
                            size_t *value_len);
 
 /**
+ * Continues `crc` (0 to start) over `data[0..len]`.
+ *
+ * # Safety
+ * `data` NULL or valid for reads of `len` bytes.
+ */
+uint32_t upy_azure_crc32(uint32_t crc, const uint8_t *data, size_t len);
+
+/**
  * Exact length of the request head (validates everything), or `-code`.
  *
  * # Safety

@@ -26,7 +26,7 @@ CFLAGS_USERMOD += -DMICROPY_PY_AZURE_CONNSTR=$(UPY_AZURE_CONNSTR)
 # points undefined first so the linker pulls them from the archive.
 UPY_AZURE_COMMA := ,
 UPY_AZURE_SYMBOLS := upy_azure_sas_token upy_azure_sas_token_max_len \
-	upy_azure_unix_time upy_azure_expiry
+	upy_azure_unix_time upy_azure_expiry upy_azure_crc32
 ifeq ($(UPY_AZURE_CONNSTR),1)
 UPY_AZURE_SYMBOLS += upy_azure_connstr_check upy_azure_connstr_next
 endif

@@ -237,6 +237,19 @@ static mp_obj_t mod_azure_sas_token(size_t n_args, const mp_obj_t *pos_args, mp_
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(mod_azure_sas_token_obj, 2, mod_azure_sas_token);
 
+// ---- crc32(data, crc=0) -> int: the CRC-32 of zlib and binascii.crc32
+
+static mp_obj_t mod_azure_crc32(size_t n_args, const mp_obj_t *args) {
+    mp_buffer_info_t bi;
+    mp_get_buffer_raise(args[0], &bi, MP_BUFFER_READ);
+    uint64_t crc = n_args > 1 ? azure_get_u64(args[1], MP_QSTR_crc) : 0;
+    if (crc > 0xffffffffu) {
+        mp_raise_ValueError(MP_ERROR_TEXT("crc must be below 2**32"));
+    }
+    return mp_obj_new_int_from_uint(upy_azure_crc32((uint32_t)crc, bi.buf, bi.len));
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_azure_crc32_obj, 1, 2, mod_azure_crc32);
+
 #if MICROPY_PY_AZURE_CONNSTR
 // ---- parse_connection_string(s) -> dict
 
@@ -276,6 +289,7 @@ static const mp_rom_map_elem_t mp_module_azure_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__azure) },
     { MP_ROM_QSTR(MP_QSTR_sas_token), MP_ROM_PTR(&mod_azure_sas_token_obj) },
     { MP_ROM_QSTR(MP_QSTR_unix_time), MP_ROM_PTR(&mod_azure_unix_time_obj) },
+    { MP_ROM_QSTR(MP_QSTR_crc32), MP_ROM_PTR(&mod_azure_crc32_obj) },
     #if MICROPY_PY_AZURE_CONNSTR
     { MP_ROM_QSTR(MP_QSTR_parse_connection_string), MP_ROM_PTR(&mod_azure_parse_connection_string_obj) },
     #endif

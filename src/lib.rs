@@ -16,6 +16,7 @@ pub mod backoff;
 pub mod batch;
 pub mod clock;
 pub mod connstr;
+pub mod crc32;
 pub mod error;
 pub mod ffi;
 pub mod hmac_sha256;

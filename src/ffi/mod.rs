@@ -4,6 +4,7 @@
 //! Rust has returned.
 
 pub mod auth;
+pub mod crc32;
 #[cfg(feature = "send")]
 pub mod send;
 
