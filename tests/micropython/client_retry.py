@@ -55,9 +55,11 @@ def _rand32():
 class R:
     """One scripted reply: the bytes the server sends, then what a read
     past them gets ("stall": OSError 110, "eof": b""); secs the server
-    takes; write_err: the request's write fails with that errno."""
+    takes; write_err: the request's write fails with that errno; tick: the
+    milliseconds each read takes."""
 
-    def __init__(self, data=b"", after="stall", secs=0, write_err=0):
+    def __init__(self, data=b"", after="stall", secs=0, write_err=0, tick=0):
+        self.tick = tick  # ms each read takes (a trickling server)
         self.data = data
         self.after = after
         self.secs = secs
@@ -100,6 +102,7 @@ class Sock:
         self.inbuf = b""
         self.after = "eof"
         self.reply = None
+        self.tick = 0
         self.closed = False
 
     def settimeout(self, t):
@@ -128,7 +131,9 @@ class Sock:
             self.inbuf = self.reply.data
             self.after = self.reply.after
             now_ms += self.reply.secs * 1000
+            self.tick = self.reply.tick
             self.reply = None
+        now_ms += self.tick
 
     def _empty(self):
         if self.after == "eof":
