@@ -28,6 +28,7 @@ socks = 0
 tokens = {}
 SHOW_CONNECT = False
 SHOW_RAW = False
+last_body = [b""]
 
 
 def _unix_time():
@@ -77,6 +78,7 @@ def err(status, text=b"", extra=b"", after="stall"):
 def show_request(n, req):
     i = req.find(b"\r\n\r\n")
     head, body = req[:i], req[i + 4:]
+    last_body[0] = body
     if SHOW_RAW:
         print("  #%d raw" % n, head + b"\r\n\r\n", body)
         return
