@@ -1,0 +1,320 @@
+# A durable outbox: events put here survive a reset or a power cut and are
+# sent later, oldest first, at least once (README: "Store and forward").
+#
+# On flash, in the outbox's directory:
+#   <n>.log  segments, appended to only, numbered upwards. Each record is
+#            length (4 bytes LE, of the payload), CRC-32 (4 bytes LE, of the
+#            length bytes then the payload), payload: number of properties
+#            (1 byte), each as key length (1), key, value length (2 LE),
+#            value (UTF-8), then the body.
+#   ack0, ack1  the delivered prefix, written in turn (a torn write leaves the
+#            other valid): generation, segment, offset, dropped (4 bytes LE
+#            each), CRC-32 of those 16 bytes. The newer valid one counts.
+#   <n>.tmp  a segment's valid prefix while its torn tail is cut (MicroPython
+#            files have no truncate()).
+# Opening scans the log from the delivered point with a small buffer; the
+# first torn or corrupt record ends the log: it and everything after it are
+# cut off. Only counters stay in RAM.
+import os
+from _azure import crc32
+
+_osync = getattr(os, "sync", None)
+try:
+    _NUM = (int, bool, float)
+except NameError:  # the WiPy: no floats
+    _NUM = (int, bool)
+
+
+class OutboxFull(OSError):
+    """put() with policy="reject" on a full outbox: the event was not stored."""
+
+
+def _le(n, k=4):
+    return n.to_bytes(k, "little")
+
+
+def _u32(b, i):
+    return b[i] | b[i + 1] << 8 | b[i + 2] << 16 | b[i + 3] << 24
+
+
+def _sync(f):
+    f.flush()
+    if _osync:
+        _osync()
+
+
+class Outbox:
+    def __init__(self, path, max_bytes=65536, policy="drop_oldest"):
+        if not isinstance(path, str) or not path:
+            raise TypeError("path must be a directory name (str)")
+        if not isinstance(max_bytes, int) or max_bytes < 4096:
+            raise ValueError("max_bytes must be an int of at least 4096")
+        if policy not in ("drop_oldest", "reject"):
+            raise ValueError('policy must be "drop_oldest" or "reject"')
+        self._dir = path
+        self.max_bytes = max_bytes
+        self._seg_max = max_bytes // 8
+        self._reject = policy == "reject"
+        self._h = bytearray(8)
+        self._hv = memoryview(self._h)
+        self._bv = memoryview(bytearray(128))
+        try:
+            os.mkdir(path)
+        except OSError:
+            pass
+        try:
+            self._load()
+        except OSError as e:
+            raise OSError("outbox: cannot use directory %s: %s" % (path, e))
+
+    def _p(self, name):  # a segment by number, other files by name
+        return self._dir + "/" + (name if isinstance(name, str) else "%d.log" % name)
+
+    def _load(self):
+        ls = os.listdir(self._dir)
+        for n in ls:  # finish or restart a cut that a reset interrupted
+            if n.endswith(".tmp"):
+                if n[:-4] + ".log" in ls:
+                    os.remove(self._p(n))
+                else:
+                    os.rename(self._p(n), self._p(n[:-4] + ".log"))
+        segs = sorted(int(n[:-4]) for n in os.listdir(self._dir) if n.endswith(".log") and n[:-4].isdigit())
+        best = None
+        for i in (0, 1):
+            try:
+                with open(self._p("ack%d" % i), "rb") as f:
+                    b = f.read(20)
+                if len(b) == 20 and crc32(b[:16]) == _u32(b, 16) and (not best or _u32(b, 0) > _u32(best, 0)):
+                    best = b
+            except OSError:
+                pass
+        if best:
+            self._gen, hs, ho, self.dropped = _u32(best, 0), _u32(best, 4), _u32(best, 8), _u32(best, 12)
+        else:
+            self._gen, hs, ho, self.dropped = 0, segs[0] if segs else 0, 0, 0
+        self._hs = self._tail = hs
+        self._ho = self._tsize = self.bytes = self._count = 0
+        nxt = hs
+        for s in segs:
+            if s != nxt:  # delivered, or after a gap or a cut
+                os.remove(self._p(s))
+                continue
+            nxt += 1
+            with open(self._p(s), "rb") as f:
+                size = f.seek(0, 2)
+                off = 0
+                if s == hs:
+                    off = self._ho = min(ho, size)
+                f.seek(off)
+                while off < size:
+                    n = self._read(f, size - off, False)
+                    if n is None:
+                        break
+                    off += 8 + n
+                    self._count += 1
+            if off < size:  # torn or corrupt from here on: cut
+                self._cut(s, off)
+                nxt = -1
+            self._tail, self._tsize = s, off
+            self.bytes += off
+
+    def _read(self, f, left, keep):
+        # The next record of f (`left` bytes before the end): its payload
+        # (keep) or payload length, or None if it is torn or corrupt.
+        h = self._h
+        if left < 8 or f.readinto(h) != 8:
+            return None
+        n = _u32(h, 0)
+        if not 0 < n <= left - 8:
+            return None
+        c = crc32(self._hv[:4])
+        if keep:
+            p = f.read(n)
+            c = crc32(p, c)
+        else:
+            p = k = n
+            b = self._bv
+            while k:
+                m = f.readinto(b[:min(k, len(b))])
+                if not m:
+                    return None
+                c = crc32(b[:m], c)
+                k -= m
+        return p if c == _u32(h, 4) else None
+
+    def _cut(self, s, end):
+        p = self._p(s)
+        t = p[:-4] + ".tmp"
+        if end:
+            b = self._bv
+            with open(p, "rb") as f:
+                with open(t, "wb") as g:
+                    k = end
+                    while k:
+                        m = f.readinto(b[:min(k, len(b))])
+                        g.write(b[:m])
+                        k -= m
+                    _sync(g)
+        os.remove(p)
+        if end:
+            os.rename(t, p)
+
+    def __len__(self):
+        return self._count
+
+    def put(self, body, properties=None):
+        """Stores one event; durable on flash when this returns."""
+        if isinstance(body, str):
+            body = body.encode()
+        elif not isinstance(body, (bytes, bytearray, memoryview)):
+            raise TypeError("body must be str or bytes")
+        p = bytearray(1)
+        if properties is not None:
+            if not isinstance(properties, dict):
+                raise TypeError("properties must be a dict or None")
+            if len(properties) > 255:
+                raise ValueError("at most 255 properties")
+            p[0] = len(properties)
+            for k, v in properties.items():
+                if not isinstance(k, str):
+                    raise TypeError("property names must be str")
+                if not isinstance(v, str):
+                    if not isinstance(v, _NUM):
+                        raise TypeError("property values must be str, int or bool")
+                    v = str(v)
+                k = k.encode()
+                v = v.encode()
+                if not 0 < len(k) < 256 or len(v) > 65535:
+                    raise ValueError("property names must be 1 to 255 bytes, values at most 65535")
+                p += _le(len(k), 1) + k + _le(len(v), 2) + v
+        p += body
+        r = len(p) + 8
+        if r > self._seg_max:
+            raise ValueError("event of %d bytes too large for this outbox (at most max_bytes // 8 - 9)" % (r - 9))
+        if self._tsize + r > self._seg_max:  # start a new segment
+            self._tail += 1
+            self._tsize = 0
+        while self.bytes + r > self.max_bytes:
+            if self._reject:
+                raise OutboxFull("outbox full (%d of %d bytes): flush it first" % (self.bytes, self.max_bytes))
+            self._drop()
+        c = crc32(p, crc32(_le(len(p))))
+        try:
+            with open(self._p(self._tail), "ab") as f:
+                f.write(_le(len(p)) + _le(c))
+                f.write(p)
+                _sync(f)
+        except OSError as e:  # a partial record must not stay before the next ones
+            try:
+                self._load()
+            except OSError:
+                pass
+            raise e
+        self._tsize += r
+        self.bytes += r
+        self._count += 1
+
+    def _drop(self):
+        # Drops the oldest segment's undelivered events (counted in `dropped`).
+        s = self._hs
+        n = 0
+        with open(self._p(s), "rb") as f:
+            off = self._ho
+            size = f.seek(0, 2)
+            f.seek(off)
+            while off < size:
+                k = self._read(f, size - off, False)
+                if k is None:
+                    break
+                off += 8 + k
+                n += 1
+        self.dropped += n
+        self._count -= n
+        self._advance(s + 1, 0)
+
+    def _advance(self, s, o):
+        # Records durably that everything before segment s, offset o was
+        # delivered (or dropped), then removes the segments before s.
+        if not self._count:  # all delivered: the next put starts a new segment
+            s, o = self._tail + 1, 0
+            self._tail, self._tsize = s, 0
+        self._gen += 1
+        b = _le(self._gen) + _le(s) + _le(o) + _le(self.dropped)
+        p = self._p("ack%d" % (self._gen & 1))
+        try:
+            f = open(p, "r+b")
+        except OSError:
+            f = open(p, "wb")
+        with f:
+            f.write(b + _le(crc32(b)))
+            _sync(f)
+        while self._hs < s:
+            p = self._p(self._hs)
+            try:
+                self.bytes -= os.stat(p)[6]
+                os.remove(p)
+            except OSError:
+                pass
+            self._hs += 1
+        self._ho = o
+
+    def flush(self, client, batch=50, max_events=None):
+        """Sends the queued events, oldest first, in batches through
+        client.send_batch; removes each batch once the service acknowledged
+        it. Returns how many were delivered. A failed send (azure.SendError)
+        is raised after the batches before it were recorded as delivered."""
+        if not isinstance(batch, int) or batch < 1:
+            raise ValueError("batch must be a positive int")
+        sent = 0
+        while self._count and (max_events is None or sent < max_events):
+            want = min(batch, self._count) if max_events is None else min(batch, self._count, max_events - sent)
+            evs = []
+            s, o = self._hs, self._ho
+            f = None
+            try:
+                while len(evs) < want:
+                    if f is None:
+                        if s > self._tail:
+                            break
+                        f = open(self._p(s), "rb")
+                        size = f.seek(0, 2)
+                        f.seek(o)
+                    p = self._read(f, size - o, True) if o < size else 0
+                    if p == 0:  # end of this segment
+                        f.close()
+                        f = None
+                        s += 1
+                        o = 0
+                        continue
+                    if p is None:
+                        break
+                    evs.append(_event(p))
+                    o += 8 + len(p)
+            finally:
+                if f:
+                    f.close()
+            if len(evs) < want:  # damaged since it was opened: cut it there
+                self._load()
+                return sent
+            client.send_batch(evs)
+            evs = None
+            sent += want
+            self._count -= want
+            self._advance(s, o)
+        return sent
+
+
+def _event(p):
+    n = p[0]
+    i = 1
+    props = {}
+    while n:
+        k = p[i]
+        key = str(p[i + 1:i + 1 + k], "utf-8")
+        i += 1 + k
+        v = p[i] | p[i + 1] << 8
+        props[key] = str(p[i + 2:i + 2 + v], "utf-8")
+        i += 2 + v
+        n -= 1
+    body = memoryview(p)[i:]
+    return (body, props) if props else body
