@@ -16,3 +16,8 @@ try:
     from .transport import TLSError
 except ImportError:  # a port without sockets: token signing only
     pass
+
+try:
+    from .outbox import Outbox, OutboxFull
+except ImportError:  # a port without a file system
+    pass
