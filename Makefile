@@ -101,9 +101,10 @@ stubs-test: $(MICROPYTHON)
 wipy-compat-test: | deps
 	$(PY) tests/wipy/test_core_features.py
 
-# The local endpoint's own tests (its SAS checks against the SDKs' tokens).
+# The local endpoint's own tests (its SAS checks against the SDKs' tokens;
+# DPS, cloud-to-device and Service Bus receive in tools/test_endpoint_*.py).
 endpoint-test: | deps
-	$(PY) -m unittest tools/test_azure_endpoint.py
+	$(PY) -m unittest tools/test_azure_endpoint.py $(wildcard tools/test_endpoint_*.py)
 
 # MicroPython -> TLS -> local endpoint -> SQLite, with fault injection.
 e2e-test: $(MICROPYTHON)
