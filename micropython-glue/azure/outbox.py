@@ -2,14 +2,17 @@
 # sent later, oldest first, at least once (README: "Store and forward").
 #
 # On flash, in the outbox's directory:
-#   <n>.log  segments, appended to only, numbered upwards. Each record is
+#   <n>.log  segments, appended to only; n is the sequence number of the
+#            segment's first event (events are numbered from 0 for the life
+#            of the outbox, so a missing part shows). Each record is
 #            length (4 bytes LE, of the payload), CRC-32 (4 bytes LE, of the
 #            length bytes then the payload), payload: number of properties
 #            (1 byte), each as key length (1), key, value length (2 LE),
 #            value (UTF-8), then the body.
 #   ack0, ack1  the delivered prefix, written in turn (a torn write leaves the
-#            other valid): generation, segment, offset, dropped (4 bytes LE
-#            each), CRC-32 of those 16 bytes. The newer valid one counts.
+#            other valid): generation, segment, offset and sequence number of
+#            the first undelivered event, events dropped (4 bytes LE each),
+#            CRC-32 of those 20 bytes. The newer valid one counts.
 #   <n>.tmp  a segment's valid prefix while its torn tail is cut (MicroPython
 #            files have no truncate()).
 # Opening scans the log from the delivered point with a small buffer; the
@@ -83,40 +86,54 @@ class Outbox:
         for i in (0, 1):
             try:
                 with open(self._p("ack%d" % i), "rb") as f:
-                    b = f.read(20)
-                if len(b) == 20 and crc32(b[:16]) == _u32(b, 16) and (not best or _u32(b, 0) > _u32(best, 0)):
+                    b = f.read(24)
+                if len(b) == 24 and crc32(b[:20]) == _u32(b, 20) and (not best or _u32(b, 0) > _u32(best, 0)):
                     best = b
             except OSError:
                 pass
         if best:
-            self._gen, hs, ho, self.dropped = _u32(best, 0), _u32(best, 4), _u32(best, 8), _u32(best, 12)
+            self._gen, hs, ho, q, self.dropped = [_u32(best, i) for i in range(0, 20, 4)]
         else:
-            self._gen, hs, ho, self.dropped = 0, segs[0] if segs else 0, 0, 0
+            self._gen, ho, self.dropped = 0, 0, 0
+            hs = q = segs[0] if segs else 0
         self._hs = self._tail = hs
+        self._hseq = q
         self._ho = self._tsize = self.bytes = self._count = 0
-        nxt = hs
         for s in segs:
-            if s != nxt:  # delivered, or after a gap or a cut
+            if s < hs or s > hs and s != q:  # delivered, or not where the log goes on
                 os.remove(self._p(s))
                 continue
-            nxt += 1
-            with open(self._p(s), "rb") as f:
-                size = f.seek(0, 2)
-                off = 0
-                if s == hs:
-                    off = self._ho = min(ho, size)
-                f.seek(off)
-                while off < size:
-                    n = self._read(f, size - off, False)
-                    if n is None:
-                        break
-                    off += 8 + n
-                    self._count += 1
+            if s > hs and not self._count:  # the head segment is gone: start here
+                self._hs = self._hseq = s
+                self._ho = 0
+            off, n, size = self._scan(s, ho if s == hs else 0)
+            if s == hs:
+                self._ho = min(ho, size)
+            q += n
+            self._count += n
             if off < size:  # torn or corrupt from here on: cut
                 self._cut(s, off)
-                nxt = -1
+                q = -1
             self._tail, self._tsize = s, off
             self.bytes += off
+        if not self._count:  # nothing pending: the next put starts a new segment
+            self._hs = self._tail = self._hseq
+            self._ho = self._tsize = 0
+
+    def _scan(self, s, off):
+        # Counts the valid records of segment s from off: (end, count, size).
+        n = 0
+        with open(self._p(s), "rb") as f:
+            size = f.seek(0, 2)
+            off = min(off, size)
+            f.seek(off)
+            while off < size:
+                k = self._read(f, size - off, False)
+                if k is None:
+                    break
+                off += 8 + k
+                n += 1
+        return off, n, size
 
     def _read(self, f, left, keep):
         # The next record of f (`left` bytes before the end): its payload
@@ -191,8 +208,8 @@ class Outbox:
         r = len(p) + 8
         if r > self._seg_max:
             raise ValueError("event of %d bytes too large for this outbox (at most max_bytes // 8 - 9)" % (r - 9))
-        if self._tsize + r > self._seg_max:  # start a new segment
-            self._tail += 1
+        if not self._tsize or self._tsize + r > self._seg_max:  # start a new segment
+            self._tail = self._hseq + self._count
             self._tsize = 0
         while self.bytes + r > self.max_bytes:
             if self._reject:
@@ -216,30 +233,21 @@ class Outbox:
 
     def _drop(self):
         # Drops the oldest segment's undelivered events (counted in `dropped`).
-        s = self._hs
-        n = 0
-        with open(self._p(s), "rb") as f:
-            off = self._ho
-            size = f.seek(0, 2)
-            f.seek(off)
-            while off < size:
-                k = self._read(f, size - off, False)
-                if k is None:
-                    break
-                off += 8 + k
-                n += 1
+        n = self._scan(self._hs, self._ho)[1]
         self.dropped += n
         self._count -= n
-        self._advance(s + 1, 0)
+        q = self._hseq + n
+        self._advance(q, 0, q)
 
-    def _advance(self, s, o):
-        # Records durably that everything before segment s, offset o was
-        # delivered (or dropped), then removes the segments before s.
+    def _advance(self, s, o, q):
+        # Records durably that the events before sequence number q (segment
+        # s, offset o) were delivered or dropped, then removes the segments
+        # before s.
         if not self._count:  # all delivered: the next put starts a new segment
-            s, o = self._tail + 1, 0
+            s, o = q, 0
             self._tail, self._tsize = s, 0
         self._gen += 1
-        b = _le(self._gen) + _le(s) + _le(o) + _le(self.dropped)
+        b = _le(self._gen) + _le(s) + _le(o) + _le(q) + _le(self.dropped)
         p = self._p("ack%d" % (self._gen & 1))
         try:
             f = open(p, "r+b")
@@ -248,15 +256,13 @@ class Outbox:
         with f:
             f.write(b + _le(crc32(b)))
             _sync(f)
-        while self._hs < s:
-            p = self._p(self._hs)
-            try:
-                self.bytes -= os.stat(p)[6]
-                os.remove(p)
-            except OSError:
-                pass
-            self._hs += 1
-        self._ho = o
+        if s != self._hs:
+            for n in os.listdir(self._dir):
+                if n.endswith(".log") and n[:-4].isdigit() and int(n[:-4]) < s:
+                    p = self._p(n)
+                    self.bytes -= os.stat(p)[6]
+                    os.remove(p)
+        self._hs, self._ho, self._hseq = s, o, q
 
     def flush(self, client, batch=50, max_events=None):
         """Sends the queued events, oldest first, in batches through
@@ -269,7 +275,7 @@ class Outbox:
         while self._count and (max_events is None or sent < max_events):
             want = min(batch, self._count) if max_events is None else min(batch, self._count, max_events - sent)
             evs = []
-            s, o = self._hs, self._ho
+            s, o, q = self._hs, self._ho, self._hseq
             f = None
             try:
                 while len(evs) < want:
@@ -283,13 +289,13 @@ class Outbox:
                     if p == 0:  # end of this segment
                         f.close()
                         f = None
-                        s += 1
-                        o = 0
+                        s, o = q, 0
                         continue
                     if p is None:
                         break
                     evs.append(_event(p))
                     o += 8 + len(p)
+                    q += 1
             finally:
                 if f:
                     f.close()
@@ -300,7 +306,7 @@ class Outbox:
             evs = None
             sent += want
             self._count -= want
-            self._advance(s, o)
+            self._advance(s, o, q)
         return sent
 
 
