@@ -92,6 +92,8 @@ oracle-test: $(MICROPYTHON)
 -include mk/bench.mk
 # Hostile input and memory stability (HARDENING_TESTS)
 -include mk/hardening.mk
+# make mutants: cargo-mutants over the Rust crate (docs/mutants.md); not part of make test
+-include mk/mutants.mk
 
 # The editor stubs (stubs/*.pyi) list exactly what the module has.
 stubs-test: $(MICROPYTHON)
