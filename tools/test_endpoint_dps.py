@@ -237,6 +237,10 @@ class DpsTests(unittest.TestCase):
         self.assert_error(resp, doc, 401, "MissingKeyName")
         resp, doc = register(self.conn, "dev-ind", None)
         self.assert_error(resp, doc, 401, "MissingToken")
+        # a group member's expired token says so, although another group's key was tried first
+        member_key = derive_device_key(GROUP_KEY, "member-7")
+        resp, doc = register(self.conn, "member-7", sdk_token("member-7", member_key, ttl=-5))
+        self.assert_error(resp, doc, 401, "ExpiredToken")
         # a token for the right key but another scope
         resp, doc = register(self.conn, "dev-ind", sdk_token("dev-ind", IND_KEY, scope="0neOTHER"))
         self.assert_error(resp, doc, 401, "InvalidAudience")
