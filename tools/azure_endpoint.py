@@ -11,7 +11,10 @@ It speaks the same wire protocol as
 * IoT Hub      ``POST /devices/{deviceId}/messages/events``
                ``POST /devices/{deviceId}/modules/{moduleId}/messages/events`` -> 204
 
-and, to receive (see tools/endpoint/servicebus.py, c2d.py, dps.py):
+with single events (body as is, user properties as extra headers,
+``BrokerProperties`` JSON header, ``iothub-app-*`` headers) and batches
+(``application/vnd.microsoft.servicebus.json`` / ``application/vnd.microsoft.iothub.json``).
+To receive and provision (see tools/endpoint/servicebus.py, c2d.py, dps.py):
 
 * Service Bus  ``POST   /{queue}/messages/head?timeout=N`` (also
                ``/{topic}/subscriptions/{sub}/messages/head``) peek-lock -> 201 / 204
@@ -24,9 +27,6 @@ and, to receive (see tools/endpoint/servicebus.py, c2d.py, dps.py):
 * DPS          ``PUT    /{idScope}/registrations/{registrationId}/register`` -> 202
                ``GET    /{idScope}/registrations/{registrationId}/operations/{operationId}``
 
-with single events (body as is, user properties as extra headers,
-``BrokerProperties`` JSON header, ``iothub-app-*`` headers) and batches
-(``application/vnd.microsoft.servicebus.json`` / ``application/vnd.microsoft.iothub.json``).
 Requests whose ``Host`` (port stripped) equals ``--namespace-host`` go to the
 Event Hubs / Service Bus logic, those matching ``--iothub-host`` to IoT Hub,
 ``--dps-host`` (global.azure-devices-provisioning.net) to DPS; anything else

@@ -204,7 +204,7 @@ def build_serve_parser() -> argparse.ArgumentParser:
     gen.add_argument("--max-size", type=_max_size, default=DEFAULT_MAX_SIZE,
                      help=f"largest accepted body in bytes (at most {MAX_MAX_SIZE}); larger -> 413")
     gen.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database")
-    gen.add_argument("--reset-db", action="store_true", help="delete stored events at startup")
+    gen.add_argument("--reset-db", action="store_true", help="delete everything stored (events, receive queues, DPS state and the devices DPS assigned) at startup")
     gen.add_argument("--verbose", action="store_true", help="log every request on stderr")
 
     tls = p.add_argument_group("certificates")
