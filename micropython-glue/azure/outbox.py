@@ -268,19 +268,26 @@ class Outbox:
         """Sends the queued events, oldest first, in batches through
         client.send_batch; removes each batch once the service acknowledged
         it. Returns how many were delivered. A failed send (azure.SendError)
-        is raised after the batches before it were recorded as delivered."""
+        is raised after the batches before it were recorded as delivered;
+        the rest stays queued."""
         if not isinstance(batch, int) or batch < 1:
             raise ValueError("batch must be a positive int")
+        # A batch's bodies stay under half the client's request size limit
+        # (the batch format adds framing and escapes).
+        room = getattr(client, "max_size", 262144) // 2
         sent = 0
         while self._count and (max_events is None or sent < max_events):
             want = min(batch, self._count) if max_events is None else min(batch, self._count, max_events - sent)
             evs = []
             s, o, q = self._hs, self._ho, self._hseq
             f = None
+            bad = False
+            left = room
             try:
                 while len(evs) < want:
                     if f is None:
                         if s > self._tail:
+                            bad = True
                             break
                         f = open(self._p(s), "rb")
                         size = f.seek(0, 2)
@@ -292,20 +299,25 @@ class Outbox:
                         s, o = q, 0
                         continue
                     if p is None:
+                        bad = True
                         break
+                    if evs and len(p) > left:
+                        break
+                    left -= len(p)
                     evs.append(_event(p))
                     o += 8 + len(p)
                     q += 1
             finally:
                 if f:
                     f.close()
-            if len(evs) < want:  # damaged since it was opened: cut it there
+            if bad:  # damaged since it was opened: cut it there
                 self._load()
                 return sent
+            n = len(evs)
             client.send_batch(evs)
             evs = None
-            sent += want
-            self._count -= want
+            sent += n
+            self._count -= n
             self._advance(s, o, q)
         return sent
 

@@ -107,6 +107,14 @@ box.put("after")
 box.flush(c)
 print("drained again", len(box), box.bytes, sorted(os.listdir(D)))
 
+# A batch's bodies stay under half the client's max_size.
+c = Client()
+c.max_size = 1000
+for i in range(5):
+    box.put("%03d" % i + "y" * 200)
+box.put("small")
+print("batches under max_size // 2:", box.flush(c, batch=10), c.batches, [b[:3] for b, p in c.got])
+
 
 def err(f, *a, **k):
     try:
