@@ -2,7 +2,9 @@
 # "WiPy to Event Hubs" flow done right. The device signs its own short-lived
 # publisher token from the connection string (it can only post as itself),
 # verifies the server's certificate, keeps one TLS connection alive, batches
-# readings, and knows whether every batch was stored.
+# readings, and knows whether every batch was stored. A batch that cannot be
+# sent (no network, the service busy) goes into an outbox on flash
+# (azure.Outbox) and is sent later, in order, even after a reset.
 #
 # On a board: set the configuration below (and run boot.py first: WLAN and
 # the clock). On the unix build, `make demo` sets it through the environment
@@ -19,6 +21,7 @@ CA_CERTS = "/flash/cert/ca.pem"  # DER root CA(s) of the service
 ENDPOINT = None  # "host:port" to connect elsewhere (local endpoint, proxy)
 READINGS = 200
 BATCH = 50
+OUTBOX = "/flash/outbox"  # readings not sent yet wait here (a directory)
 # -------------------------------------------------------------------------------
 
 try:
@@ -29,6 +32,11 @@ try:
     CA_CERTS = os.getenv("AZURE_CA_CERTS") or CA_CERTS
     ENDPOINT = os.getenv("AZURE_ENDPOINT") or ENDPOINT
     READINGS = int(os.getenv("AZURE_READINGS") or READINGS)
+    try:
+        os.stat("/flash")
+    except OSError:  # not a board: the host's /tmp
+        OUTBOX = "/tmp/send_telemetry-outbox"
+    OUTBOX = os.getenv("AZURE_OUTBOX") or OUTBOX
 except (ImportError, AttributeError):
     pass
 
@@ -55,30 +63,60 @@ def encode(reading):
 client = azure.EventHubClient.from_connection_string(
     CONNECTION_STRING, publisher=DEVICE, ca_certs=CA_CERTS, endpoint=ENDPOINT)
 print("sending %d readings as publisher %r to %s (batches of %d)" % (READINGS, DEVICE, client.host, BATCH))
+box = azure.Outbox(OUTBOX, max_bytes=65536)  # when full, the oldest readings go first
+
+
+def flush_outbox():
+    # Sends what waits in the outbox, oldest first; returns how many went out.
+    before = len(box)
+    try:
+        box.flush(client, batch=BATCH)
+    except azure.SendError as e:
+        print("  outbox: sending failed (HTTP %s): %s; %d readings wait" % (e.status, e.text, len(box)))
+    return before - len(box)
+
+
+if len(box):  # left from an earlier run (no network then, or a reset)
+    print("outbox: %d readings from an earlier run" % len(box))
+    print("  outbox: %d delivered" % flush_outbox())
 
 # One single event first (with a property), then batches.
-status = client.send(encode(read_sensor(0)), properties={"kind": "hello", "fw": "upy-azure"})
-print("first event acknowledged: HTTP %d" % status)
-
 start = ticks_ms()
-sent = 1
+sent = 0
+try:
+    status = client.send(encode(read_sensor(0)), properties={"kind": "hello", "fw": "upy-azure"})
+    print("first event acknowledged: HTTP %d" % status)
+    sent = 1
+except azure.SendError as e:
+    box.put(encode(read_sensor(0)), {"kind": "hello", "fw": "upy-azure"})
+    print("first event not sent (HTTP %s): %s; kept in the outbox" % (e.status, e.text))
 pending = []
 try:
     for i in range(1, READINGS):
         pending.append((encode(read_sensor(i)), {"kind": "reading"}))
         if len(pending) == BATCH or i == READINGS - 1:
-            client.send_batch(pending)
-            sent += len(pending)
+            if len(box):
+                # Older readings wait: these go behind them, to keep the order.
+                for body, props in pending:
+                    box.put(body, props)
+                sent += flush_outbox()
+            else:
+                try:
+                    client.send_batch(pending)
+                    sent += len(pending)
+                except azure.SendError as e:
+                    # NOT stored: keep the batch on flash, send it later.
+                    for body, props in pending:
+                        box.put(body, props)
+                    print("send failed (HTTP %s): %s; %d readings kept in the outbox"
+                          % (e.status, e.text, len(box)))
             pending = []
             ms = ticks_diff(ticks_ms(), start) or 1
             print("  %4d/%d stored  (%d events/s)" % (sent, READINGS, sent * 1000 // ms))
-except azure.SendError as e:
-    # The batch in `pending` was NOT stored: keep it for later.
-    print("send failed (HTTP %s): %s; %d readings kept for retry" % (e.status, e.text, len(pending)))
-    raise
 finally:
     client.close()
 
 s = client.stats
-print("done: %d events in %d requests over %d connection(s), %d retries, %d token(s) signed"
-      % (s["sent"], s["requests"], s["connects"], s["retries"], s["renewals"]))
+print("done: %d events in %d requests over %d connection(s), %d retries, %d token(s) signed; "
+      "%d readings wait in the outbox" % (s["sent"], s["requests"], s["connects"], s["retries"],
+                                          s["renewals"], len(box)))
