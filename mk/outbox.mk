@@ -27,8 +27,8 @@ outbox-test: outbox-unit-test $(MICROPYTHON) | deps
 		--json $(OUTBOX_RESULTS)/outbox-crash-short.json
 	MICROPYTHON=$(MICROPYTHON) $(PY) $(ROOT)/tests/outbox/offline_test.py
 	@rm -rf $(ROOT)/build/outbox-mem && mkdir -p $(OUTBOX_RESULTS)
-	$(MICROPYTHON) -X heapsize=48k $(ROOT)/tests/outbox/mem_outbox.py $(ROOT)/build/outbox-mem 10000 \
-		| tee $(OUTBOX_RESULTS)/outbox-memory.txt
+	set -o pipefail; $(MICROPYTHON) -X heapsize=48k $(ROOT)/tests/outbox/mem_outbox.py \
+		$(ROOT)/build/outbox-mem 10000 | tee $(OUTBOX_RESULTS)/outbox-memory.txt
 	@rm -rf $(ROOT)/build/outbox-mem
 
 outbox-crash: $(MICROPYTHON) | deps
