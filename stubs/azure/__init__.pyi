@@ -6,6 +6,10 @@ from _azure import parse_connection_string as parse_connection_string
 from _azure import sas_token as sas_token
 from _azure import unix_time as unix_time
 
+from . import outbox as outbox
+from .outbox import Outbox as Outbox
+from .outbox import OutboxFull as OutboxFull
+
 _Bytes = Union[bytes, bytearray, memoryview]
 _Body = Union[str, _Bytes]
 _Properties = Optional[Dict[str, object]]
