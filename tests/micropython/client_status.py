@@ -273,6 +273,18 @@ c = client(script=[[R(b"HTTP/1.1 401 U\r\nContent-Length: 7\r\n\r\nExpired", sec
 send(c)
 stats(c)
 
+print("-- a 401 that closes the connection: renewed and resent on a new one, no wait")
+c = client(script=[[R(b"HTTP/1.1 401 U\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", secs=1)], [ok()]])
+send(c)
+stats(c)
+
+print("-- interim 1xx responses are skipped")
+c = client(script=[[R(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"),
+                    R(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope")]])
+send(c)
+send(c)
+stats(c)
+
 print("-- 408, 429 and 5xx: retried after a backoff")
 for st in (408, 429, 500, 502, 503, 504):
     c = client(script=[[err(st, b"busy"), ok()]])
