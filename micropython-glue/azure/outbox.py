@@ -13,11 +13,13 @@
 #            other valid): generation, segment, offset and sequence number of
 #            the first undelivered event, events dropped (4 bytes LE each),
 #            CRC-32 of those 20 bytes. The newer valid one counts.
-#   <n>.tmp  a segment's valid prefix while its torn tail is cut (MicroPython
-#            files have no truncate()).
-# Opening scans the log from the delivered point with a small buffer; the
-# first torn or corrupt record ends the log: it and everything after it are
-# cut off. Only counters stay in RAM.
+# Opening scans the log from the delivered point with a small buffer. A torn
+# or corrupt record ends its segment: it is never read past, nor appended to
+# (no truncate() in MicroPython, and no copy and rename: on FAT a reset in a
+# rename can leave two names on one cluster chain); the log goes on only in
+# a segment named with the next sequence number, which the next put starts.
+# So the first bad record cuts off everything after it, except what is put
+# after that open. Only counters stay in RAM.
 import os
 from _azure import crc32
 
@@ -74,13 +76,6 @@ class Outbox:
         return self._dir + "/" + (name if isinstance(name, str) else "%d.log" % name)
 
     def _load(self):
-        ls = os.listdir(self._dir)
-        for n in ls:  # finish or restart a cut that a reset interrupted
-            if n.endswith(".tmp"):
-                if n[:-4] + ".log" in ls:
-                    os.remove(self._p(n))
-                else:
-                    os.rename(self._p(n), self._p(n[:-4] + ".log"))
         segs = sorted(int(n[:-4]) for n in os.listdir(self._dir) if n.endswith(".log") and n[:-4].isdigit())
         best = None
         for i in (0, 1):
@@ -107,15 +102,16 @@ class Outbox:
                 self._hs = self._hseq = s
                 self._ho = 0
             off, n, size = self._scan(s, ho if s == hs else 0)
+            if not off:  # nothing valid in it (a put cut short in a new segment)
+                os.remove(self._p(s))
+                continue
             if s == hs:
                 self._ho = min(ho, size)
             q += n
             self._count += n
-            if off < size:  # torn or corrupt from here on: cut
-                self._cut(s, off)
-                q = -1
-            self._tail, self._tsize = s, off
-            self.bytes += off
+            # A torn or corrupt end: full, the next put starts segment q.
+            self._tail, self._tsize = s, off if off == size else self._seg_max
+            self.bytes += size
         if not self._count:  # nothing pending: the next put starts a new segment
             self._hs = self._tail = self._hseq
             self._ho = self._tsize = 0
@@ -158,23 +154,6 @@ class Outbox:
                 c = crc32(b[:m], c)
                 k -= m
         return p if c == _u32(h, 4) else None
-
-    def _cut(self, s, end):
-        p = self._p(s)
-        t = p[:-4] + ".tmp"
-        if end:
-            b = self._bv
-            with open(p, "rb") as f:
-                with open(t, "wb") as g:
-                    k = end
-                    while k:
-                        m = f.readinto(b[:min(k, len(b))])
-                        g.write(b[:m])
-                        k -= m
-                    _sync(g)
-        os.remove(p)
-        if end:
-            os.rename(t, p)
 
     def __len__(self):
         return self._count
@@ -286,21 +265,21 @@ class Outbox:
             try:
                 while len(evs) < want:
                     if f is None:
-                        if s > self._tail:
+                        try:
+                            if s > self._tail:
+                                raise OSError
+                            f = open(self._p(s), "rb")
+                        except OSError:
                             bad = True
                             break
-                        f = open(self._p(s), "rb")
                         size = f.seek(0, 2)
                         f.seek(o)
-                    p = self._read(f, size - o, True) if o < size else 0
-                    if p == 0:  # end of this segment
+                    p = self._read(f, size - o, True)
+                    if p is None:  # the end of this segment (or a torn record there)
                         f.close()
                         f = None
                         s, o = q, 0
                         continue
-                    if p is None:
-                        bad = True
-                        break
                     if evs and len(p) > left:
                         break
                     left -= len(p)
@@ -310,7 +289,7 @@ class Outbox:
             finally:
                 if f:
                     f.close()
-            if bad:  # damaged since it was opened: cut it there
+            if bad:  # damaged since it was opened: reopen
                 self._load()
                 return sent
             n = len(evs)

@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -119,7 +120,10 @@ def main():
     confirmed = {d: set() for d in devices}
     phases = {}
     t0 = time.monotonic()
+    global MICROPYTHON
     with tempfile.TemporaryDirectory() as tmp:
+        # A copy of the interpreter: the shared build may be rebuilt meanwhile.
+        MICROPYTHON = shutil.copy2(MICROPYTHON, os.path.join(tmp, "micropython"))
         ep = Endpoint(tmp)
         try:
             env = device_env(ep, a.seed)
