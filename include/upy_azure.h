@@ -11,47 +11,52 @@
  * The longest `Retry-After` honoured (2 minutes): a wrong or hostile
  * header cannot park the device for hours.
  */
-#define MAX_RETRY_AFTER_MS 120000
+#define UPY_AZURE_MAX_RETRY_AFTER_MS 120000
 
 /**
  * Seconds from 1970-01-01 to 2000-01-01.
  */
-#define EPOCH_2000_OFFSET 946684800
+#define UPY_AZURE_EPOCH_2000_OFFSET 946684800
 
 /**
  * 2020-01-01T00:00:00Z. A clock reading earlier than this was not set
  * (a board's RTC restarts at a fixed date after reset).
  */
-#define MIN_PLAUSIBLE_UNIX_TIME 1577836800
+#define UPY_AZURE_MIN_PLAUSIBLE_UNIX_TIME 1577836800
 
 /**
- * `kind` values: the services.
+ * Most properties per event or request: the C glue converts them into a
+ * stack array of this many name/value pairs (small on a WiPy's stack).
  */
-#define KIND_EVENT_HUB 0
-
-#define KIND_SERVICE_BUS 1
-
-#define KIND_IOT_HUB 2
+#define UPY_AZURE_MAX_PROPERTIES 16
 
 /**
- * Longest line kept (the rest of a longer line is dropped).
+ * Most path segments of a request (`/devices/{id}/modules/{m}/messages/deviceBound/{lock}/abandon` has 8).
  */
-#define RESPONSE_LINE_CAP 128
+#define UPY_AZURE_MAX_PATH_SEGMENTS 8
 
 /**
- * Body bytes kept for error messages.
+ * The largest body any tier accepts (Event Hubs / Service Bus Standard: 1 MB).
  */
-#define RESPONSE_EXCERPT_CAP 128
+#define UPY_AZURE_MAX_SIZE_LIMIT 1048576
 
 /**
  * Longest base64 key accepted with `key_is_base64` (decodes to 258 bytes;
  * Azure keys are 44 characters).
  */
-#define MAX_BASE64_KEY_LEN 344
+#define UPY_AZURE_MAX_BASE64_KEY_LEN 344
+
+/**
+ * Length of a key made by [`derive_device_key`] (base64 of 32 bytes).
+ */
+#define UPY_AZURE_DERIVED_KEY_LEN 44
 
 /**
  * Every failure the library can report. The discriminants are part of the
- * C ABI (see `include/upy_azure.h`): never renumber, only append.
+ * C ABI (see `include/upy_azure.h`): never renumber, only append. The
+ * `ConnStr*`, `BadResponse` and `ResponseHeaderTooLong` codes are no longer
+ * produced (connection strings and responses are read by the Python layer,
+ * `azure/_connstr.py` and `azure/response.py`); they keep their numbers.
  */
 enum UpyAzureError {
   /**
@@ -159,15 +164,32 @@ enum UpyAzureError {
    * A connection-string name appears twice.
    */
   UPY_AZURE_ERROR_CONN_STR_DUPLICATE = 26,
+  /**
+   * `max_size` is 0 or above the 1 MB that any tier accepts.
+   */
+  UPY_AZURE_ERROR_INVALID_MAX_SIZE = 27,
+  /**
+   * A request path given as is (a `Location`) or a query has a space, a
+   * control character, a non-ASCII byte, or a `?`/`#` where it cannot be.
+   */
+  UPY_AZURE_ERROR_INVALID_PATH = 28,
+  /**
+   * The connection string is longer than 4,096 bytes.
+   */
+  UPY_AZURE_ERROR_CONN_STR_TOO_LONG = 29,
+  /**
+   * A DPS registration id is empty.
+   */
+  UPY_AZURE_ERROR_EMPTY_REGISTRATION_ID = 30,
 };
 typedef int32_t UpyAzureError;
 
 /**
  * A byte string as C passes it: `ptr` NULL means "absent".
  *
- * The fields are private: safe Rust builds one only from a slice, and the C
- * ABI functions that take one are `unsafe` with the contract that `ptr` is
- * NULL or valid for reads of `len` bytes while the call runs.
+ * The fields are private: safe Rust builds one only from a slice, and the
+ * C ABI functions that take one are `unsafe` with the contract that `ptr`
+ * is NULL or valid for reads of `len` bytes while the call runs.
  */
 typedef struct {
   const uint8_t *ptr;
@@ -175,105 +197,34 @@ typedef struct {
 } UpyAzureStr;
 
 /**
- * One user (application) property: a header for a single event, a JSON
- * member in a batch.
+ * A request head for `upy_azure_head` (see `request::Head`): absent
+ * strings are NULL; `segments` and `properties` are arrays (properties
+ * flat: name, value, name, value, ...).
  */
 typedef struct {
-  UpyAzureStr name;
-  UpyAzureStr value;
-} UpyAzureProperty;
-
-/**
- * A C array of properties: `ptr` NULL (or `len` 0) is empty. Same
- * contract as [`UpyAzureStr`]: built from a slice in Rust, handed over by C
- * under the contract of the `unsafe` ABI functions.
- */
-typedef struct {
-  const UpyAzureProperty *ptr;
-  size_t len;
-} UpyAzureProperties;
-
-/**
- * Everything a request head needs, laid out for C. Strings with a NULL
- * `ptr` are absent; for `host`, `entity` and `token` absent is empty, and
- * refused.
- *
- * Combinations that have no REST target are `InvalidState`: a `kind` above
- * 2; `publisher` together with `partition_id`; `publisher` or
- * `partition_id` for Service Bus or IoT Hub; `module_id` for Event Hubs or
- * Service Bus; a `partition_key` for IoT Hub (IoT Hub has no partition
- * key: refused rather than silently dropped); a `content_type` for a batch
- * (the batch content type is what tells the service the body is a batch).
- */
-typedef struct {
-  /**
-   * 0 Event Hubs, 1 Service Bus, 2 IoT Hub.
-   */
-  uint8_t kind;
-  /**
-   * The body is a batch built by `upy_azure_batch_*`.
-   */
-  bool batch;
-  /**
-   * `Connection: keep-alive`, else `Connection: close`.
-   */
-  bool keep_alive;
+  UpyAzureStr method;
+  const UpyAzureStr *segments;
+  size_t n_segments;
+  UpyAzureStr raw_path;
+  UpyAzureStr query;
   UpyAzureStr host;
-  /**
-   * Event hub, queue or topic name, or IoT Hub device id.
-   */
-  UpyAzureStr entity;
-  /**
-   * Event Hubs only: `/{hub}/publishers/{publisher}/messages`.
-   */
-  UpyAzureStr publisher;
-  /**
-   * Event Hubs only: `/{hub}/partitions/{partition_id}/messages`.
-   */
-  UpyAzureStr partition_id;
-  /**
-   * IoT Hub only: `/devices/{id}/modules/{module_id}/messages/events`.
-   */
-  UpyAzureStr module_id;
-  /**
-   * The whole `SharedAccessSignature sr=...` string.
-   */
   UpyAzureStr token;
-  /**
-   * Single events only; absent = the service's default.
-   */
   UpyAzureStr content_type;
-  /**
-   * Event Hubs / Service Bus only (`BrokerProperties` header).
-   */
   UpyAzureStr partition_key;
-  /**
-   * `Name: value` headers (`iothub-app-Name: value` for IoT Hub).
-   */
-  UpyAzureProperties properties;
-  /**
-   * The `Content-Length`.
-   */
+  UpyAzureStr prefix;
+  const UpyAzureStr *properties;
+  size_t n_properties;
   size_t body_len;
-  /**
-   * Largest body accepted, in bytes (`MessageTooLarge` above it).
-   */
   size_t max_size;
-} UpyAzureRequest;
+  bool keep_alive;
+} UpyAzureHead;
 
 /**
- * A batch under construction, laid out for C (which reads `len` and
- * `count` and changes nothing). With no buffer (`buf` NULL) it only counts:
- * run every event through a counting batch to get the exact total, then
- * again through one writing into a buffer of that size.
- *
- * `buf` and `cap` are private: safe Rust sets them only from a `&mut`
- * slice borrowed for `'a`; C sets them through `upy_azure_batch_init`
- * under that function's contract.
+ * A batch under construction: its length and count so far. The output
+ * buffer is passed to each call (`None`: only count), always the same one
+ * from the start of the batch.
  */
 typedef struct {
-  uint8_t *buf;
-  size_t cap;
   /**
    * Bytes so far, without the closing `]`.
    */
@@ -283,54 +234,14 @@ typedef struct {
    */
   size_t count;
   /**
-   * 0 Event Hubs, 1 Service Bus, 2 IoT Hub (anything else: `InvalidState`).
-   */
-  uint8_t kind;
-  /**
    * Largest total body, closing `]` included (`MessageTooLarge` above).
    */
   size_t max_size;
+  /**
+   * IoT Hub's format (base64 bodies) instead of Event Hubs / Service Bus's.
+   */
+  bool iot;
 } UpyAzureBatch;
-
-/**
- * The reader state. C reads the `pub` fields directly and leaves the
- * others alone; initialise it with `upy_azure_response_init` (or
- * [`UpyAzureResponse::new`]).
- */
-typedef struct {
-  /**
-   * Body bytes still to read (Content-Length or the current chunk).
-   */
-  uint32_t remaining;
-  /**
-   * `Retry-After` in whole seconds; -1 when absent or an HTTP-date.
-   */
-  int32_t retry_after;
-  /**
-   * Status code of the final (non-1xx) response; 0 before its status line.
-   */
-  uint16_t status;
-  /**
-   * Valid bytes in `excerpt`.
-   */
-  uint16_t excerpt_len;
-  uint16_t line_len;
-  /**
-   * The whole response has been read; `feed` now consumes nothing.
-   */
-  bool complete;
-  /**
-   * The connection can carry the next request (valid once `complete`).
-   */
-  bool keep_alive;
-  uint8_t state;
-  uint8_t flags;
-  /**
-   * The first body bytes (chunked framing removed).
-   */
-  uint8_t excerpt[RESPONSE_EXCERPT_CAP];
-  uint8_t line[RESPONSE_LINE_CAP];
-} UpyAzureResponse;
 
 /**
  * Upper bound of the SAS token length; size the output with it.
@@ -358,6 +269,21 @@ ptrdiff_t upy_azure_sas_token(uint8_t *out,
                               bool key_is_base64);
 
 /**
+ * Writes the 44-character device key of an enrollment group member into
+ * `out` (see `sas::derive_device_key`). Returns 44 or `-code`.
+ *
+ * # Safety
+ * Every pointer must be NULL or valid for its length; `out` must not
+ * overlap the inputs.
+ */
+ptrdiff_t upy_azure_derive_device_key(uint8_t *out,
+                                      size_t out_len,
+                                      const uint8_t *group_key,
+                                      size_t group_key_len,
+                                      const uint8_t *registration_id,
+                                      size_t registration_id_len);
+
+/**
  * Unix seconds from a port clock reading (`epoch_is_2000`: the port counts
  * from 2000-01-01). Returns 0 or `-code`.
  *
@@ -376,29 +302,6 @@ int upy_azure_unix_time(uint64_t port_seconds, bool epoch_is_2000, uint64_t *out
 int upy_azure_expiry(uint64_t unix_now, uint64_t ttl, uint64_t *out);
 
 /**
- * Validates a connection string. Returns 0 or `-code`.
- *
- * # Safety
- * `s` must be NULL or valid for `len` bytes.
- */
-int upy_azure_connstr_check(const uint8_t *s, size_t len);
-
-/**
- * One `name=value` segment of `s` from `*pos` on. Returns 1 and sets the
- * offsets (into `s`) and `*pos` past it, 0 at the end, or `-code`.
- *
- * # Safety
- * `s` must be NULL or valid for `len` bytes; the other pointers valid for one write.
- */
-int upy_azure_connstr_next(const uint8_t *s,
-                           size_t len,
-                           size_t *pos,
-                           size_t *name_off,
-                           size_t *name_len,
-                           size_t *value_off,
-                           size_t *value_len);
-
-/**
  * Continues `crc` (0 to start) over `data[0..len]`.
  *
  * # Safety
@@ -407,50 +310,31 @@ int upy_azure_connstr_next(const uint8_t *s,
 uint32_t upy_azure_crc32(uint32_t crc, const uint8_t *data, size_t len);
 
 /**
- * Exact length of the request head (validates everything), or `-code`.
- *
- * # Safety
- * `r` NULL or valid, every string and the property array in it NULL or
- * valid for its length.
- */
-ptrdiff_t upy_azure_request_head_len(const UpyAzureRequest *r);
-
-/**
  * Writes the request head into `out` and returns its length, or `-code`.
- * `out` NULL: only computes the length (same as `upy_azure_request_head_len`).
+ * `out` NULL: only computes the exact length (validating everything).
  *
  * # Safety
  * `out` NULL or valid for `out_len` writes, not overlapping the inputs;
- * `r` as for `upy_azure_request_head_len`.
+ * `h` NULL or valid, every string and array in it NULL or valid for its
+ * length.
  */
-ptrdiff_t upy_azure_request_head(uint8_t *out, size_t out_len, const UpyAzureRequest *r);
+ptrdiff_t upy_azure_head(uint8_t *out, size_t out_len, const UpyAzureHead *h);
 
 /**
- * Sets up `b`: writing into `buf[0..cap]`, or only counting when `buf` is
- * NULL (to size the buffer: count every event, then init again with a
- * buffer of the `upy_azure_batch_finish` length and add them again).
+ * Appends one event to `b` (set up by C as `{0, 0, max_size, iot}`),
+ * counting when `buf` is NULL, else writing into `buf[0..cap]` (the same
+ * buffer for every call of one batch). `props` is flat: name, value, ...
+ * Returns 0 or `-code`; on error the batch is as it was.
  *
  * # Safety
- * `b` NULL or valid for writes; `buf` NULL or valid for `cap` writes for
- * as long as `b` is used.
- */
-void upy_azure_batch_init(UpyAzureBatch *b,
-                          uint8_t *buf,
-                          size_t cap,
-                          uint8_t kind,
-                          size_t max_size);
-
-/**
- * Appends one event. Returns 0 or `-code`; on error the batch is as it was
- * (after `MessageTooLarge` it can still be finished and sent).
- *
- * # Safety
- * `b` NULL or set up by `upy_azure_batch_init`; `body`, `partition_key`
- * and `props[0..n_props]` NULL or valid.
+ * `b` NULL or valid; `buf` NULL or valid for `cap` writes; `body`,
+ * `partition_key` and `props[0..n_props]` NULL or valid.
  */
 int upy_azure_batch_add(UpyAzureBatch *b,
+                        uint8_t *buf,
+                        size_t cap,
                         UpyAzureStr body,
-                        const UpyAzureProperty *props,
+                        const UpyAzureStr *props,
                         size_t n_props,
                         UpyAzureStr partition_key);
 
@@ -459,56 +343,9 @@ int upy_azure_batch_add(UpyAzureBatch *b,
  * length, or `-code` (`EmptyBatch` without events).
  *
  * # Safety
- * `b` NULL or set up by `upy_azure_batch_init`.
+ * As for `upy_azure_batch_add`.
  */
-ptrdiff_t upy_azure_batch_finish(UpyAzureBatch *b);
-
-/**
- * Size of `UpyAzureResponse` as Rust lays it out: the C glue can check it
- * against `sizeof` once.
- */
-size_t upy_azure_response_size(void);
-
-/**
- * Resets `r` for a new response (also its first initialisation).
- *
- * # Safety
- * `r` must be NULL or valid for writes (it may be uninitialised).
- */
-void upy_azure_response_init(UpyAzureResponse *r);
-
-/**
- * Feeds received bytes. Returns how many were consumed (fewer than `len`
- * only once the response is complete: the rest belongs to the next one)
- * or `-code`.
- *
- * # Safety
- * `r` NULL or initialised; `data` NULL or valid for `len` bytes.
- */
-ptrdiff_t upy_azure_response_feed(UpyAzureResponse *r, const uint8_t *data, size_t len);
-
-/**
- * The connection closed: 0 if the response is complete (a body without a
- * length completes here), else `-code` (truncated: `BadResponse`).
- *
- * # Safety
- * `r` NULL or initialised.
- */
-int upy_azure_response_eof(UpyAzureResponse *r);
-
-/**
- * What to read next: 0 a line, n > 0 exactly n body bytes, `u32::MAX`
- * until the connection closes (see `UpyAzureResponse::want`).
- *
- * # Safety
- * `r` NULL or initialised.
- */
-uint32_t upy_azure_response_want(const UpyAzureResponse *r);
-
-/**
- * 0 success (2xx), 1 renew the token (401), 2 fatal, 3 retry (408, 429, 5xx).
- */
-uint8_t upy_azure_classify(uint16_t status);
+ptrdiff_t upy_azure_batch_finish(const UpyAzureBatch *b, uint8_t *buf, size_t cap);
 
 /**
  * Milliseconds to wait before retry `attempt` (0-based): full jitter below

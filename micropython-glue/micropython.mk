@@ -7,35 +7,19 @@ UPY_AZURE_MOD_DIR := $(USERMOD_DIR)
 UPY_AZURE_ROOT := $(abspath $(UPY_AZURE_MOD_DIR)/..)
 UPY_AZURE_LIB ?= $(UPY_AZURE_ROOT)/target/release/libupy_azure.a
 
-SRC_USERMOD_C += $(UPY_AZURE_MOD_DIR)/modazure.c $(UPY_AZURE_MOD_DIR)/modazure_send.c
+SRC_USERMOD_C += $(UPY_AZURE_MOD_DIR)/modazure.c $(UPY_AZURE_MOD_DIR)/modazure_http.c
 # ARM only (empty on the host): __aeabi_mem* forwarded to the port's memcpy/memset.
 SRC_USERMOD_C += $(UPY_AZURE_MOD_DIR)/aeabi_shims.c
 CFLAGS_USERMOD += -I$(UPY_AZURE_MOD_DIR) -I$(UPY_AZURE_ROOT)/include
-
-# UPY_AZURE_SEND=0 leaves the send path out (the WiPy, short of room); the
-# archive must then be built without the Rust `send` feature too.
-UPY_AZURE_SEND ?= 1
-CFLAGS_USERMOD += -DMICROPY_PY_AZURE_SEND=$(UPY_AZURE_SEND)
-# UPY_AZURE_CONNSTR=0 leaves the native connection-string parser out (the
-# Rust `connstr` feature too); the Python layer parses them instead.
-UPY_AZURE_CONNSTR ?= 1
-CFLAGS_USERMOD += -DMICROPY_PY_AZURE_CONNSTR=$(UPY_AZURE_CONNSTR)
 
 # Ports such as cc3200 and qemu put LDFLAGS before their object files, so a
 # plain archive would be scanned before anything needs it: mark the entry
 # points undefined first so the linker pulls them from the archive.
 UPY_AZURE_COMMA := ,
 UPY_AZURE_SYMBOLS := upy_azure_sas_token upy_azure_sas_token_max_len \
-	upy_azure_unix_time upy_azure_expiry upy_azure_crc32
-ifeq ($(UPY_AZURE_CONNSTR),1)
-UPY_AZURE_SYMBOLS += upy_azure_connstr_check upy_azure_connstr_next
-endif
-ifeq ($(UPY_AZURE_SEND),1)
-UPY_AZURE_SYMBOLS += upy_azure_request_head_len upy_azure_request_head upy_azure_batch_init upy_azure_batch_add \
-	upy_azure_batch_finish upy_azure_response_init upy_azure_response_feed upy_azure_response_eof upy_azure_response_want \
-	upy_azure_classify upy_azure_backoff_ms
-endif
+	upy_azure_unix_time upy_azure_expiry upy_azure_crc32 upy_azure_derive_device_key
+UPY_AZURE_SYMBOLS += upy_azure_head upy_azure_batch_add upy_azure_batch_finish upy_azure_backoff_ms
 LDFLAGS_USERMOD += $(addprefix -Wl$(UPY_AZURE_COMMA)--undefined=,$(UPY_AZURE_SYMBOLS)) $(UPY_AZURE_LIB)
 
 # Relink (through the glue object) whenever the archive changes.
-$(BUILD)/micropython-glue/modazure.o $(BUILD)/micropython-glue/modazure_send.o: $(UPY_AZURE_LIB)
+$(BUILD)/micropython-glue/modazure.o $(BUILD)/micropython-glue/modazure_http.o: $(UPY_AZURE_LIB)

@@ -1,5 +1,5 @@
 // _azure: MicroPython bindings of the upy-azure Rust library (SAS tokens,
-// clock, connection strings). Thin by design: check and convert arguments,
+// clock, CRC-32; the HTTP side is in modazure_http.c). Thin by design: check and convert arguments,
 // allocate the output, call Rust, then raise in C if Rust reported an error.
 // No MicroPython exception is ever raised while a Rust frame is on the stack.
 
@@ -15,67 +15,60 @@
 #include "upy_azure.h"
 #include "modazure.h"
 
-// ---- Errors: the one place that turns a Rust error code into an exception.
+// ---- Errors: the one table of messages, and the one place that turns a
+// Rust error code into an exception (ValueError: every code is about a
+// value the caller passed).
+
+static mp_rom_error_text_t azure_message(int code) {
+    switch (code) {
+        case UPY_AZURE_ERROR_EMPTY_URI:
+            return MP_ERROR_TEXT("uri must not be empty");
+        case UPY_AZURE_ERROR_EMPTY_KEY:
+            return MP_ERROR_TEXT("key must not be empty");
+        case UPY_AZURE_ERROR_INVALID_BASE64_KEY:
+            return MP_ERROR_TEXT("key is not valid base64 (key_is_base64=True is for IoT Hub keys)");
+        case UPY_AZURE_ERROR_KEY_TOO_LONG:
+            return MP_ERROR_TEXT("base64 key too long: the limit is 344 characters");
+        case UPY_AZURE_ERROR_EMPTY_KEY_NAME:
+            return MP_ERROR_TEXT("key_name must not be empty (pass None to leave skn out)");
+        case UPY_AZURE_ERROR_INVALID_HOST:
+            return MP_ERROR_TEXT("invalid host name: use letters, digits, - and . with an optional :port");
+        case UPY_AZURE_ERROR_EXPIRY_OVERFLOW:
+            return MP_ERROR_TEXT("expiry overflows 64 bits");
+        case UPY_AZURE_ERROR_CLOCK_NOT_SET:
+            return MP_ERROR_TEXT("clock is not set (it reads before 2020-01-01): set it from NTP, or pass expiry=");
+        case UPY_AZURE_ERROR_INVALID_HEADER_NAME:
+            return MP_ERROR_TEXT("invalid property name: an HTTP token, not a header the library sets");
+        case UPY_AZURE_ERROR_INVALID_HEADER_VALUE:
+            return MP_ERROR_TEXT("invalid property, partition key or token: printable ASCII only");
+        case UPY_AZURE_ERROR_INVALID_PATH_SEGMENT:
+            return MP_ERROR_TEXT("path names (entity, device, ...) must not be empty");
+        case UPY_AZURE_ERROR_MESSAGE_TOO_LARGE:
+            return MP_ERROR_TEXT("message larger than max_size (256 KB by default, 1 MB at most)");
+        case UPY_AZURE_ERROR_EMPTY_BATCH:
+            return MP_ERROR_TEXT("a batch needs at least one event");
+        case UPY_AZURE_ERROR_INVALID_UTF8:
+            return MP_ERROR_TEXT("Event Hubs/Service Bus batches need UTF-8 text: send binary bodies one by one");
+        case UPY_AZURE_ERROR_INVALID_STATE:
+            return MP_ERROR_TEXT("invalid combination of arguments (e.g. partition_key for IoT Hub)");
+        case UPY_AZURE_ERROR_INVALID_MAX_SIZE:
+            return MP_ERROR_TEXT("max_size must be between 1 and 1048576 bytes");
+        case UPY_AZURE_ERROR_EMPTY_REGISTRATION_ID:
+            return MP_ERROR_TEXT("registration_id must not be empty");
+        case UPY_AZURE_ERROR_INVALID_PATH:
+            return MP_ERROR_TEXT("invalid path or query: printable ASCII, no spaces");
+        default:
+            return NULL;
+    }
+}
 
 NORETURN void azure_raise(intptr_t neg_code) {
-    switch ((int)-neg_code) {
-        case UPY_AZURE_ERROR_EMPTY_URI:
-            mp_raise_ValueError(MP_ERROR_TEXT("uri must not be empty"));
-        case UPY_AZURE_ERROR_EMPTY_KEY:
-            mp_raise_ValueError(MP_ERROR_TEXT("key must not be empty"));
-        case UPY_AZURE_ERROR_INVALID_BASE64_KEY:
-            mp_raise_ValueError(MP_ERROR_TEXT("key is not valid base64 (key_is_base64=True is for IoT Hub keys)"));
-        case UPY_AZURE_ERROR_KEY_TOO_LONG:
-            mp_raise_ValueError(MP_ERROR_TEXT("base64 key too long: the limit is 344 characters"));
-        case UPY_AZURE_ERROR_EMPTY_KEY_NAME:
-            mp_raise_ValueError(MP_ERROR_TEXT("key_name must not be empty (pass None to leave skn out)"));
-        #if MICROPY_PY_AZURE_CONNSTR
-        case UPY_AZURE_ERROR_CONN_STR_MALFORMED:
-            mp_raise_ValueError(MP_ERROR_TEXT("connection string: every part must be Name=value"));
-        case UPY_AZURE_ERROR_CONN_STR_MISSING_ENDPOINT:
-            mp_raise_ValueError(MP_ERROR_TEXT("connection string: Endpoint= or HostName= is missing"));
-        case UPY_AZURE_ERROR_CONN_STR_INVALID_ENDPOINT:
-            mp_raise_ValueError(MP_ERROR_TEXT("connection string: Endpoint must look like sb://<namespace>.servicebus.windows.net/"));
-        case UPY_AZURE_ERROR_CONN_STR_MISSING_KEY_NAME:
-            mp_raise_ValueError(MP_ERROR_TEXT("connection string: SharedAccessKeyName= is missing"));
-        case UPY_AZURE_ERROR_CONN_STR_MISSING_KEY:
-            mp_raise_ValueError(MP_ERROR_TEXT("connection string: SharedAccessKey= is missing"));
-        case UPY_AZURE_ERROR_CONN_STR_MISSING_DEVICE_ID:
-            mp_raise_ValueError(MP_ERROR_TEXT("connection string: DeviceId= (or SharedAccessKeyName=) is missing"));
-        case UPY_AZURE_ERROR_CONN_STR_EMPTY:
-            mp_raise_ValueError(MP_ERROR_TEXT("connection string is empty"));
-        case UPY_AZURE_ERROR_CONN_STR_DUPLICATE:
-            mp_raise_ValueError(MP_ERROR_TEXT("connection string: a Name= appears twice"));
-        #endif
-        case UPY_AZURE_ERROR_INVALID_HOST:
-            mp_raise_ValueError(MP_ERROR_TEXT("invalid host name: use letters, digits, - and . with an optional :port"));
-        case UPY_AZURE_ERROR_EXPIRY_OVERFLOW:
-            mp_raise_ValueError(MP_ERROR_TEXT("expiry overflows 64 bits"));
-        case UPY_AZURE_ERROR_CLOCK_NOT_SET:
-            mp_raise_ValueError(MP_ERROR_TEXT("clock is not set (it reads before 2020-01-01): set it from NTP, or pass expiry="));
-        #if MICROPY_PY_AZURE_SEND
-        case UPY_AZURE_ERROR_INVALID_HEADER_NAME:
-            mp_raise_ValueError(MP_ERROR_TEXT("invalid property name: use letters, digits and !#$%&'*+-.^_`|~, not a header the library sets"));
-        case UPY_AZURE_ERROR_INVALID_HEADER_VALUE:
-            mp_raise_ValueError(MP_ERROR_TEXT("invalid property, partition key or token value: printable ASCII only (no CR, LF, NUL)"));
-        case UPY_AZURE_ERROR_INVALID_PATH_SEGMENT:
-            mp_raise_ValueError(MP_ERROR_TEXT("entity, publisher, partition, device and module names must not be empty"));
-        case UPY_AZURE_ERROR_MESSAGE_TOO_LARGE:
-            mp_raise_ValueError(MP_ERROR_TEXT("message larger than max_size (256 KB by default, 1 MB at most)"));
-        case UPY_AZURE_ERROR_BAD_RESPONSE:
-            mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("malformed or truncated HTTP response"));
-        case UPY_AZURE_ERROR_RESPONSE_HEADER_TOO_LONG:
-            mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("HTTP response header line too long"));
-        case UPY_AZURE_ERROR_EMPTY_BATCH:
-            mp_raise_ValueError(MP_ERROR_TEXT("a batch needs at least one event"));
-        case UPY_AZURE_ERROR_INVALID_UTF8:
-            mp_raise_ValueError(MP_ERROR_TEXT("Event Hubs/Service Bus batch bodies and properties must be UTF-8 text; send binary bodies one by one"));
-        #endif
-        case UPY_AZURE_ERROR_INVALID_STATE:
-            mp_raise_ValueError(MP_ERROR_TEXT("invalid combination of arguments (e.g. partition_key for IoT Hub)"));
-        default:
-            mp_raise_msg_varg(&mp_type_RuntimeError, MP_ERROR_TEXT("_azure: internal error %d"), (int)-neg_code);
+    int code = (int)-neg_code;
+    mp_rom_error_text_t msg = azure_message(code);
+    if (msg == NULL) {
+        mp_raise_msg_varg(&mp_type_RuntimeError, MP_ERROR_TEXT("_azure: internal error %d"), code);
     }
+    mp_raise_ValueError(msg);
 }
 
 // ---- Argument helpers shared with the send bindings.
@@ -104,6 +97,14 @@ uint64_t azure_get_u64(mp_obj_t o, qstr name) {
     #else
     mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q out of range"), name);
     #endif
+}
+
+uint32_t azure_get_u32(mp_obj_t o, qstr name) {
+    uint64_t v = azure_get_u64(o, name);
+    if (v > 0xffffffffu) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q must be below 2**32"), name);
+    }
+    return (uint32_t)v;
 }
 
 mp_obj_t azure_new_u64(uint64_t v) {
@@ -154,7 +155,7 @@ static uint64_t azure_unix_time(void) {
     if (mp_obj_is_float(now)) {
         mp_float_t f = mp_obj_get_float(now);
         if (!(f >= 0)) {
-            mp_raise_ValueError(MP_ERROR_TEXT("clock is not set (it reads before 2020-01-01): set it from NTP, or pass expiry="));
+            azure_raise(-UPY_AZURE_ERROR_CLOCK_NOT_SET);
         }
         // Converting a float at or above 2**64 (or inf) to uint64_t is undefined.
         if (f >= (mp_float_t)18446744073709551616.0) {
@@ -237,51 +238,32 @@ static mp_obj_t mod_azure_sas_token(size_t n_args, const mp_obj_t *pos_args, mp_
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(mod_azure_sas_token_obj, 2, mod_azure_sas_token);
 
+// ---- derive_device_key(group_key, registration_id) -> str
+
+static mp_obj_t mod_azure_derive_device_key(mp_obj_t key_in, mp_obj_t id_in) {
+    size_t key_len, id_len;
+    const uint8_t *key = azure_get_text(key_in, &key_len, MP_QSTR_group_key, true);
+    const uint8_t *id = azure_get_text(id_in, &id_len, MP_QSTR_registration_id, false);
+    vstr_t vstr;
+    vstr_init_len(&vstr, UPY_AZURE_DERIVED_KEY_LEN);
+    intptr_t n = upy_azure_derive_device_key((uint8_t *)vstr.buf, vstr.len, key, key_len, id, id_len);
+    if (n < 0) {
+        vstr_clear(&vstr);
+        azure_raise(n);
+    }
+    return mp_obj_new_str_from_vstr(&vstr);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(mod_azure_derive_device_key_obj, mod_azure_derive_device_key);
+
 // ---- crc32(data, crc=0) -> int: the CRC-32 of zlib and binascii.crc32
 
 static mp_obj_t mod_azure_crc32(size_t n_args, const mp_obj_t *args) {
     mp_buffer_info_t bi;
     mp_get_buffer_raise(args[0], &bi, MP_BUFFER_READ);
-    uint64_t crc = n_args > 1 ? azure_get_u64(args[1], MP_QSTR_crc) : 0;
-    if (crc > 0xffffffffu) {
-        mp_raise_ValueError(MP_ERROR_TEXT("crc must be below 2**32"));
-    }
-    return mp_obj_new_int_from_uint(upy_azure_crc32((uint32_t)crc, bi.buf, bi.len));
+    uint32_t crc = n_args > 1 ? azure_get_u32(args[1], MP_QSTR_crc) : 0;
+    return mp_obj_new_int_from_uint(upy_azure_crc32(crc, bi.buf, bi.len));
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_azure_crc32_obj, 1, 2, mod_azure_crc32);
-
-#if MICROPY_PY_AZURE_CONNSTR
-// ---- parse_connection_string(s) -> dict
-
-// Portal strings are well under 1 KB. The check of repeated names is
-// quadratic in the number of parts (no heap): a bound keeps a hostile
-// string from stalling a board for minutes.
-#define AZURE_MAX_CONN_STR_LEN (4096)
-
-static mp_obj_t mod_azure_parse_connection_string(mp_obj_t s_in) {
-    size_t len;
-    const uint8_t *s = azure_get_text(s_in, &len, MP_QSTR_s, false);
-    if (len > AZURE_MAX_CONN_STR_LEN) {
-        mp_raise_ValueError(MP_ERROR_TEXT("connection string too long: the limit is 4096 bytes"));
-    }
-    intptr_t rc = upy_azure_connstr_check(s, len);
-    if (rc < 0) {
-        azure_raise(rc);
-    }
-    mp_obj_t dict = mp_obj_new_dict(0);
-    size_t pos = 0, name_off, name_len, value_off, value_len;
-    while ((rc = upy_azure_connstr_next(s, len, &pos, &name_off, &name_len, &value_off, &value_len)) == 1) {
-        mp_obj_dict_store(dict,
-            mp_obj_new_str((const char *)s + name_off, name_len),
-            mp_obj_new_str((const char *)s + value_off, value_len));
-    }
-    if (rc < 0) {
-        azure_raise(rc);
-    }
-    return dict;
-}
-static MP_DEFINE_CONST_FUN_OBJ_1(mod_azure_parse_connection_string_obj, mod_azure_parse_connection_string);
-#endif
 
 // ---- Module
 
@@ -290,23 +272,10 @@ static const mp_rom_map_elem_t mp_module_azure_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_sas_token), MP_ROM_PTR(&mod_azure_sas_token_obj) },
     { MP_ROM_QSTR(MP_QSTR_unix_time), MP_ROM_PTR(&mod_azure_unix_time_obj) },
     { MP_ROM_QSTR(MP_QSTR_crc32), MP_ROM_PTR(&mod_azure_crc32_obj) },
-    #if MICROPY_PY_AZURE_CONNSTR
-    { MP_ROM_QSTR(MP_QSTR_parse_connection_string), MP_ROM_PTR(&mod_azure_parse_connection_string_obj) },
-    #endif
-    #if MICROPY_PY_AZURE_SEND
-    { MP_ROM_QSTR(MP_QSTR_frame_request), MP_ROM_PTR(&mod_azure_frame_request_obj) },
+    { MP_ROM_QSTR(MP_QSTR_derive_device_key), MP_ROM_PTR(&mod_azure_derive_device_key_obj) },
+    { MP_ROM_QSTR(MP_QSTR_frame_head), MP_ROM_PTR(&mod_azure_frame_head_obj) },
     { MP_ROM_QSTR(MP_QSTR_frame_batch), MP_ROM_PTR(&mod_azure_frame_batch_obj) },
-    { MP_ROM_QSTR(MP_QSTR_Response), MP_ROM_PTR(&azure_response_type) },
-    { MP_ROM_QSTR(MP_QSTR_classify), MP_ROM_PTR(&mod_azure_classify_obj) },
     { MP_ROM_QSTR(MP_QSTR_backoff_ms), MP_ROM_PTR(&mod_azure_backoff_ms_obj) },
-    { MP_ROM_QSTR(MP_QSTR_EVENT_HUB), MP_ROM_INT(0) },
-    { MP_ROM_QSTR(MP_QSTR_SERVICE_BUS), MP_ROM_INT(1) },
-    { MP_ROM_QSTR(MP_QSTR_IOT_HUB), MP_ROM_INT(2) },
-    { MP_ROM_QSTR(MP_QSTR_SUCCESS), MP_ROM_INT(0) },
-    { MP_ROM_QSTR(MP_QSTR_RENEW), MP_ROM_INT(1) },
-    { MP_ROM_QSTR(MP_QSTR_FATAL), MP_ROM_INT(2) },
-    { MP_ROM_QSTR(MP_QSTR_RETRY), MP_ROM_INT(3) },
-    #endif
 };
 static MP_DEFINE_CONST_DICT(mp_module_azure_globals, mp_module_azure_globals_table);
 

@@ -17,7 +17,7 @@
 
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 20
-FUZZ_TARGETS ?= response response_gen connstr sas request batch json crypto backoff
+FUZZ_TARGETS ?= sas request batch json crypto backoff
 FUZZ_ARGS ?=
 FUZZ_TOOLCHAIN ?= +nightly
 FUZZ_DIR := $(ROOT)/fuzz

@@ -2,7 +2,10 @@
 //! the glue turns each code into one Python exception with an actionable text.
 
 /// Every failure the library can report. The discriminants are part of the
-/// C ABI (see `include/upy_azure.h`): never renumber, only append.
+/// C ABI (see `include/upy_azure.h`): never renumber, only append. The
+/// `ConnStr*`, `BadResponse` and `ResponseHeaderTooLong` codes are no longer
+/// produced (connection strings and responses are read by the Python layer,
+/// `azure/_connstr.py` and `azure/response.py`); they keep their numbers.
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
@@ -59,6 +62,15 @@ pub enum Error {
     ClockNotSet = 25,
     /// A connection-string name appears twice.
     ConnStrDuplicate = 26,
+    /// `max_size` is 0 or above the 1 MB that any tier accepts.
+    InvalidMaxSize = 27,
+    /// A request path given as is (a `Location`) or a query has a space, a
+    /// control character, a non-ASCII byte, or a `?`/`#` where it cannot be.
+    InvalidPath = 28,
+    /// The connection string is longer than 4,096 bytes.
+    ConnStrTooLong = 29,
+    /// A DPS registration id is empty.
+    EmptyRegistrationId = 30,
 }
 
 impl Error {

@@ -93,11 +93,8 @@ impl Sha256 {
 /// wiped when dropped, with the buffer.
 impl Drop for Sha256 {
     fn drop(&mut self) {
-        for w in self.state.iter_mut() {
-            // SAFETY: a valid, aligned, exclusive reference.
-            unsafe { core::ptr::write_volatile(w, 0) };
-        }
-        crate::sas::wipe(&mut self.block);
+        crate::wipe::wipe_words(&mut self.state);
+        crate::wipe::wipe(&mut self.block);
     }
 }
 
@@ -130,7 +127,7 @@ impl HmacSha256 {
         }
         inner.bytes = 64;
         outer.bytes = 64;
-        crate::sas::wipe(&mut k);
+        crate::wipe::wipe(&mut k);
         HmacSha256 { inner, outer }
     }
 

@@ -10,24 +10,20 @@
 )]
 
 pub mod b64;
-#[cfg(feature = "send")]
 pub mod backoff;
-#[cfg(feature = "send")]
 pub mod batch;
 pub mod clock;
-pub mod connstr;
 pub mod crc32;
 pub mod error;
 pub mod ffi;
 pub mod hmac_sha256;
-#[cfg(feature = "send")]
+pub mod http;
 pub mod json;
 pub mod percent;
-#[cfg(feature = "send")]
 pub mod request;
-#[cfg(feature = "send")]
-pub mod response;
 pub mod sas;
+pub mod strs;
+pub mod wipe;
 pub mod writer;
 
 pub use error::Error;

@@ -6,6 +6,7 @@ use crate::b64;
 use crate::error::{Error, Result};
 use crate::hmac_sha256::HmacSha256;
 use crate::percent;
+use crate::wipe::wipe;
 use crate::writer::Writer;
 
 const PREFIX: &[u8] = b"SharedAccessSignature sr=";
@@ -50,15 +51,6 @@ pub fn max_token_len(uri_len: usize, key_name_len: Option<usize>) -> usize {
         .saturating_add(skn)
 }
 
-/// Overwrites `buf` with zeros in a way the optimizer keeps.
-pub fn wipe(buf: &mut [u8]) {
-    for b in buf.iter_mut() {
-        // SAFETY: `b` is a valid, aligned, exclusive reference.
-        unsafe { core::ptr::write_volatile(b, 0) };
-    }
-    core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
-}
-
 fn new_mac(key: &[u8], mode: KeyMode) -> Result<HmacSha256> {
     if key.is_empty() {
         return Err(Error::EmptyKey);
@@ -66,6 +58,10 @@ fn new_mac(key: &[u8], mode: KeyMode) -> Result<HmacSha256> {
     match mode {
         KeyMode::Raw => Ok(HmacSha256::new(key)),
         KeyMode::Base64 => {
+            // As pasted: surrounding whitespace (a trailing newline from a
+            // file, spaces from a copy) is ignored, as azure-iot-device's
+            // base64 decoding ignores it. Anything else must be base64.
+            let key = key.trim_ascii();
             if key.len() > MAX_BASE64_KEY_LEN {
                 return Err(Error::KeyTooLong);
             }
@@ -118,6 +114,24 @@ pub fn build_token(out: &mut [u8], p: &TokenParams<'_>) -> Result<usize> {
         w.push(SKN)?;
         percent::encode_into(&mut w, name)?;
     }
+    Ok(w.len())
+}
+
+/// Length of a key made by [`derive_device_key`] (base64 of 32 bytes).
+pub const DERIVED_KEY_LEN: usize = 44;
+
+/// The device key of an enrollment group member (DPS symmetric-key
+/// attestation): base64(HMAC-SHA256(base64decode(group_key), registration_id)).
+/// Writes the 44 characters into `out` and returns 44.
+pub fn derive_device_key(out: &mut [u8], group_key: &[u8], registration_id: &[u8]) -> Result<usize> {
+    if registration_id.is_empty() {
+        return Err(Error::EmptyRegistrationId);
+    }
+    let mut mac = new_mac(group_key, KeyMode::Base64)?;
+    mac.update(registration_id);
+    let tag = mac.finalize();
+    let mut w = Writer::new(out);
+    b64::encode_into(&mut w, &tag)?;
     Ok(w.len())
 }
 
@@ -245,5 +259,48 @@ mod tests {
         p.key_name = None;
         let mut tiny = [0u8; 40];
         assert_eq!(build_token(&mut tiny, &p), Err(Error::BufferTooSmall));
+    }
+
+    #[test]
+    fn pasted_base64_keys_with_whitespace() {
+        let clean = token("h/devices/d", "a2V5a2V5a2V5", None, 9, KeyMode::Base64);
+        for k in ["a2V5a2V5a2V5\n", " a2V5a2V5a2V5", "\ta2V5a2V5a2V5\r\n", "a2V5a2V5a2V5  "] {
+            assert_eq!(token("h/devices/d", k, None, 9, KeyMode::Base64), clean);
+        }
+        let mut out = [0u8; 512];
+        for k in ["a2V5 a2V5a2V5", "a2V5a2V5a2V5!", " ", "\n", "a2V5a2V5a2V"] {
+            let p = TokenParams {
+                uri: b"u",
+                key: k.as_bytes(),
+                key_name: None,
+                expiry: 1,
+                key_mode: KeyMode::Base64,
+            };
+            assert_eq!(build_token(&mut out, &p), Err(Error::InvalidBase64Key), "{k:?}");
+        }
+    }
+
+    #[test]
+    fn derived_device_key_public_vector() {
+        // Microsoft's symmetric-key enrollment-group how-to.
+        let mut out = [0u8; DERIVED_KEY_LEN];
+        let group = b"8isrFI1sGsIlvvFSSFRiMfCNzv21fjbE/+ah/lSh3lF8e2YG1Te7w1KpZhJFFXJrqYKi9yegxkqIChbqOS9Egw==";
+        assert_eq!(
+            derive_device_key(&mut out, group, b"sn-007-888-abc-mac-a1-b2-c3-d4-e5-f6"),
+            Ok(44)
+        );
+        assert_eq!(&out, b"Jsm0lyGpjaVYVP2g3FnmnmG9dI/9qU24wNoykUmermc=");
+        assert_eq!(
+            derive_device_key(&mut out, group, b""),
+            Err(Error::EmptyRegistrationId)
+        );
+        assert_eq!(
+            derive_device_key(&mut out, b"not base64!", b"x"),
+            Err(Error::InvalidBase64Key)
+        );
+        assert_eq!(
+            derive_device_key(&mut out[..43], group, b"x"),
+            Err(Error::BufferTooSmall)
+        );
     }
 }

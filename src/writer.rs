@@ -1,8 +1,11 @@
 //! A cursor over a caller-provided output buffer (the "remainder" idiom of
 //! azure-sdk-for-c): every write checks for room and fails with
-//! `BufferTooSmall` instead of panicking.
+//! `BufferTooSmall` instead of panicking. And [`Sink`], the output every
+//! framing function writes to: a [`Writer`], or a counter, so that one code
+//! path gives both the exact length and the bytes.
 
 use crate::error::{Error, Result};
+use crate::percent;
 
 pub struct Writer<'a> {
     buf: &'a mut [u8],
@@ -91,6 +94,118 @@ impl<'a> Writer<'a> {
         let dst = self.buf.get_mut(start..end).ok_or(Error::BufferTooSmall)?;
         self.pos = end;
         Ok(dst)
+    }
+}
+
+/// Where framing code writes: a [`Writer`] over the caller's buffer, or
+/// nothing at all (counting mode: only the length is kept).
+///
+/// Writes do not return errors: the first failure (the buffer is full, or
+/// the count passes `usize`) makes the sink drop everything after it, and
+/// [`Sink::finish`] reports it as `BufferTooSmall`. The framing code stays
+/// straight-line, with no error branch per piece.
+pub struct Sink<'a> {
+    w: Option<Writer<'a>>,
+    counted: usize,
+    full: bool,
+}
+
+impl<'a> Sink<'a> {
+    /// A sink that writes nothing and counts the bytes.
+    pub fn counter() -> Self {
+        Self::from_option(None)
+    }
+
+    /// A sink writing into `buf`.
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Self::from_option(Some(buf))
+    }
+
+    /// Counts when `buf` is `None` (the C ABI's NULL buffer), else writes.
+    pub fn from_option(buf: Option<&'a mut [u8]>) -> Self {
+        Sink {
+            w: buf.map(Writer::new),
+            counted: 0,
+            full: false,
+        }
+    }
+
+    /// Bytes written (or counted) so far.
+    pub fn len(&self) -> usize {
+        match &self.w {
+            Some(w) => w.len(),
+            None => self.counted,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The length, or `BufferTooSmall` if anything did not fit.
+    pub fn finish(&self) -> Result<usize> {
+        if self.full {
+            Err(Error::BufferTooSmall)
+        } else {
+            Ok(self.len())
+        }
+    }
+
+    /// Writes with `write`, or counts `n` bytes in counting mode.
+    pub(crate) fn put(&mut self, n: usize, write: impl FnOnce(&mut Writer<'a>) -> Result<()>) {
+        if self.full {
+            return;
+        }
+        let r = match self.w.as_mut() {
+            Some(w) => write(w),
+            None => match self.counted.checked_add(n) {
+                Some(c) => {
+                    self.counted = c;
+                    Ok(())
+                }
+                None => Err(Error::BufferTooSmall),
+            },
+        };
+        self.full = r.is_err();
+    }
+
+    #[inline(never)]
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.put(bytes.len(), |w| w.push(bytes));
+    }
+
+    pub fn push_byte(&mut self, b: u8) {
+        self.push(core::slice::from_ref(&b));
+    }
+
+    /// Decimal digits of `n`.
+    pub fn push_u64(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        let mut d = Writer::new(&mut digits);
+        // 20 digits always fit.
+        let _ = d.push_u64(n);
+        self.push(d.written());
+    }
+
+    /// `bytes` percent-encoded ([`percent::encode_into`]).
+    pub fn push_percent(&mut self, bytes: &[u8]) {
+        self.put(percent::encoded_len(bytes), |w| {
+            percent::encode_into(w, bytes)
+        });
+    }
+
+    /// Standard base64 of `data`, with padding (RFC 4648). Written here
+    /// rather than with the base64 crate: a few instructions, no panic path.
+    pub fn push_base64(&mut self, data: &[u8]) {
+        for group in data.chunks(3) {
+            let b = |i: usize| group.get(i).copied().unwrap_or(0);
+            let n = u32::from(b(0)) << 16 | u32::from(b(1)) << 8 | u32::from(b(2));
+            let mut out = [b'='; 4];
+            for (i, o) in out.iter_mut().enumerate().take(group.len() + 1) {
+                *o = crate::b64::digit((n >> (18 - 6 * i)) as u8);
+            }
+            self.push(&out);
+        }
     }
 }
 

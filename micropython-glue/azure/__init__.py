@@ -1,15 +1,19 @@
 """Azure Event Hubs, Service Bus and IoT Hub for MicroPython.
 
-The signing and framing run in the native module `_azure` (Rust); this
-package re-exports it and adds the clients.
+The signing, framing and response reading run in the native module
+`_azure` (Rust), the same on every board; this package re-exports it and
+adds the clients.
 """
 
-from _azure import sas_token, unix_time
+from _azure import sas_token, unix_time, derive_device_key, crc32
 
-try:
-    from _azure import parse_connection_string
-except ImportError:  # firmware built without the native parser (the WiPy)
-    from ._connstr import parse_connection_string
+
+def parse_connection_string(conn_str):
+    """The portal's `Name=value;...` pairs as a dict (see azure/_connstr.py)."""
+    from .client import _parse_connection_string
+
+    return _parse_connection_string(conn_str)
+
 
 try:
     from .client import EventHubClient, ServiceBusClient, IoTHubClient, SendError

@@ -9,28 +9,21 @@ otherwise it raises `SendError`: the caller always knows.
 
 Delivery is at-least-once: when a connection drops after the service stored
 an event but before its answer arrived, the retry stores it again.
+
+Every board runs the same code: the native module `_azure` signs tokens,
+frames request heads and batch bodies and computes backoff; `response`
+reads the answers; this file holds what is particular to each service
+(paths, queries, content types) and the connection's life.
 """
 
 import _azure
 
 from . import transport
+from .response import Response, classify
 
-# The send path: native where the firmware has it, else the same in Python
-# (the WiPy's firmware has room only for the signing core).
-if hasattr(_azure, "frame_request"):
-    _h = _azure
-else:  # pragma: no cover - exercised by tests through use_python_http()
-    from . import _http as _h
-
-
-def use_python_http(on=True):
-    """Frames requests and reads responses in Python instead of the native
-    module (what the WiPy build does); for tests and comparisons."""
-    global _h
-    if on:
-        from . import _http as _h
-    else:
-        _h = _azure
+# The clock, the network and sleeping are reached through these module
+# names, so that tests can script them (tests/micropython/client_*.py).
+unix_time = _azure.unix_time
 
 try:
     from time import sleep_ms, ticks_ms, ticks_diff
@@ -46,21 +39,20 @@ except ImportError:  # pragma: no cover - ports without time
         return 0
 
 
-# The clock, the network and sleeping are reached through these module
-# names, so that tests can script them (tests/micropython/client_*.py).
-unix_time = _azure.unix_time
-
 try:
     from os import urandom
 except ImportError:  # pragma: no cover
     urandom = None
 
-EVENT_HUB = 0
-SERVICE_BUS = 1
-IOT_HUB = 2
+# Service REST details (docs/protocol.md).
+_EH_QUERY = "timeout=60&api-version=2014-01"
+_IOT_QUERY = "api-version=2021-04-12"
+_CT_ATOM = "application/atom+xml;type=entry;charset=utf-8"
+_CT_SB_BATCH = "application/vnd.microsoft.servicebus.json"
+_CT_OCTETS = "application/octet-stream"
+_CT_IOT_BATCH = "application/vnd.microsoft.iothub.json"
 
 MAX_SIZE_DEFAULT = 262144  # 256 KB: the Basic tier's limit
-MAX_SIZE_LIMIT = 1048576  # 1 MB: Standard tier
 
 
 class SendError(OSError):
@@ -92,20 +84,29 @@ def _text(b):
         return repr(b)
 
 
+# Property values sent as their str(). bool is no int subclass here; the
+# WiPy's firmware has no float at all (the name itself is a NameError).
+try:
+    _NUMBERS = (int, bool, float)
+except NameError:
+    _NUMBERS = (int, bool)
+
+
 def _props(properties):
     # Header values are text: numbers and booleans are sent as their str().
+    # Not str() of anything else: None or b"x" would be sent as "None" or "b'x'".
     if properties is None:
         return None
     if not isinstance(properties, dict):
         raise TypeError("properties must be a dict")
-    out = {}
+    out = properties
     for k, v in properties.items():
         if not isinstance(v, str):
-            # Not str(): None or b"x" would be sent as "None" or "b'x'".
-            if not isinstance(v, (int, float, bool)):  # bool is no int subclass here
+            if not isinstance(v, _NUMBERS):
                 raise TypeError("property values must be str, int, float or bool")
-            v = str(v)
-        out[k] = v
+            if out is properties:
+                out = dict(properties)
+            out[k] = str(v)
     return out
 
 
@@ -146,30 +147,49 @@ def _write(sock, head, body):
         sock.write(body)
 
 
+def _parse_connection_string(conn_str):
+    # Imported for the parse and dropped again: it runs once per client and
+    # its code would otherwise stay in a small board's heap.
+    import sys
+    from . import _connstr
+
+    try:
+        return _connstr.parse_connection_string(conn_str)
+    finally:
+        sys.modules.pop("azure._connstr", None)
+        pkg = sys.modules.get("azure")
+        if pkg is not None and "_connstr" in dir(pkg):
+            delattr(pkg, "_connstr")
+
+
+def _sb_host(cs):
+    return cs["Endpoint"][5:].rstrip("/")
+
+
 class _Client:
-    def __init__(self, kind, host, entity, audience, key, key_name, key_is_base64, publisher=None,
-                 partition_id=None, module_id=None, endpoint=None, ca_certs=None,
-                 insecure_disable_tls_verification=False, token_ttl=3600, max_retries=6,
-                 timeout=30, max_size=MAX_SIZE_DEFAULT, keep_alive=True, backoff_base_ms=500,
-                 backoff_cap_ms=30000):
+    """What every client shares: the connection, the token, retries.
+
+    `path` is the request path's names (percent-encoded by the framer);
+    `iot` selects IoT Hub's content types and `iothub-app-` properties."""
+
+    def __init__(self, host, path, audience, key, key_name, key_is_base64, iot=False,
+                 endpoint=None, ca_certs=None, insecure_disable_tls_verification=False,
+                 token_ttl=3600, max_retries=6, timeout=30, max_size=MAX_SIZE_DEFAULT,
+                 keep_alive=True, backoff_base_ms=500, backoff_cap_ms=30000):
         # Checked here: a bad value would otherwise surface only inside a send
         # (or, for the retry settings, only after a first failure).
-        for v in (max_size, token_ttl, max_retries):
+        for v in (token_ttl, max_retries):
             if not isinstance(v, int):
-                raise TypeError("max_size, token_ttl and max_retries must be ints")
-        if not 0 < max_size <= MAX_SIZE_LIMIT:
-            raise ValueError("max_size must be between 1 and 1048576 bytes")
+                raise TypeError("token_ttl and max_retries must be ints")
         if token_ttl < 1:
             raise ValueError("token_ttl must be a positive number of seconds")
         if max_retries < 0:
             raise ValueError("max_retries must not be negative")
-        _h.backoff_ms(0, 0, base_ms=backoff_base_ms, cap_ms=backoff_cap_ms)  # types and range
-        self._kind = kind
+        _azure.backoff_ms(0, 0, None, backoff_base_ms, backoff_cap_ms)  # types and range
         self.host = host
-        self._entity = entity
-        self._publisher = publisher
-        self._partition_id = partition_id
-        self._module_id = module_id
+        self._path = path
+        self._iot = iot
+        self._query = _IOT_QUERY if iot else _EH_QUERY
         self._audience = audience
         self._key = key
         self._key_name = key_name
@@ -186,18 +206,18 @@ class _Client:
         self._token = None
         self._renew_at = 0
         self._sock = None
-        # The request's parts checked once, now (types, empty names, host,
-        # combinations): bad input fails here, not in the first send.
-        _h.frame_request(kind, host, entity, "x", 0, publisher=publisher,
-                             partition_id=partition_id, module_id=module_id, max_size=max_size)
-        self._resp = _h.Response()
+        # The request's parts checked once, now, by the native framer (types,
+        # empty names, host, max_size): bad input fails here, not in the
+        # first send.
+        self._frame_head("x", b"", False, None, None, None)
+        self._resp = Response()
         self._rbuf = bytearray(256)
         # Counters a device can report home.
         self.stats = {"sent": 0, "requests": 0, "retries": 0, "connects": 0, "renewals": 0}
 
     def __repr__(self):
         # Never the key or the token.
-        return "<%s %s/%s>" % (type(self).__name__, self.host, self._entity)
+        return "<%s %s/%s>" % (type(self).__name__, self.host, "/".join(self._path[:-1]))
 
     def __enter__(self):
         return self
@@ -226,6 +246,8 @@ class _Client:
         return self._token
 
     def _checked_expiry(self, now):
+        # The client's own policy, before it passes an explicit expiry (which
+        # the native signer never second-guesses): refuse an unset clock.
         if now < 1577836800:
             raise ValueError("clock is not set (it reads before 2020-01-01): set it from NTP first")
         return now + self._token_ttl
@@ -236,6 +258,8 @@ class _Client:
         """Sends one event; returns when the service acknowledged it."""
         body = _body(body)
         props = _props(properties)
+        if partition_key is not None and self._iot:
+            raise ValueError("IoT Hub has no partition key")
         return self._send(body, False, props, partition_key, content_type, 1)
 
     def send_batch(self, events):
@@ -250,22 +274,29 @@ class _Client:
         norm = events
         for i, ev in enumerate(events):
             if isinstance(ev, tuple) and len(ev) > 1 and isinstance(ev[1], dict):
-                for v in ev[1].values():
-                    if not isinstance(v, str):
-                        if norm is events:
-                            norm = list(events)
-                        norm[i] = (ev[0], _props(ev[1])) + ev[2:]
-                        break
-        body = _h.frame_batch(self._kind, norm, max_size=self.max_size)
+                p = _props(ev[1])
+                if p is not ev[1]:
+                    if norm is events:
+                        norm = list(events)
+                    norm[i] = (ev[0], p) + ev[2:]
+        body = _azure.frame_batch(norm, self._iot, self.max_size)
         return self._send(body, True, None, None, None, len(norm))
 
+    def _frame_head(self, token, body, batch, props, partition_key, content_type):
+        if batch:
+            if content_type is not None:
+                raise ValueError("a batch has its own content type")
+            content_type = _CT_IOT_BATCH if self._iot else _CT_SB_BATCH
+        elif content_type is None:
+            content_type = _CT_OCTETS if self._iot else _CT_ATOM
+        # (method, path, host, token, body_len, query, content_type,
+        #  properties, prefix, partition_key, keep_alive, max_size)
+        return _azure.frame_head("POST", self._path, self.host, token, len(body), self._query,
+                                 content_type, props, "iothub-app-" if self._iot else None,
+                                 partition_key, self._keep_alive, self.max_size)
+
     def _head(self, body, batch, props, partition_key, content_type):
-        return _h.frame_request(
-            self._kind, self.host, self._entity, self._current_token(), len(body),
-            publisher=self._publisher, partition_id=self._partition_id,
-            module_id=self._module_id, content_type=content_type, properties=props,
-            partition_key=partition_key, batch=batch, keep_alive=self._keep_alive,
-            max_size=self.max_size)
+        return self._frame_head(self._current_token(), body, batch, props, partition_key, content_type)
 
     def _send(self, body, batch, props, partition_key, content_type, count):
         # Frame once up front: bad input raises before anything is sent.
@@ -284,24 +315,23 @@ class _Client:
                 err = "connection failed (%s)" % e
             if status is not None:
                 r = self._resp
-                verdict = _h.classify(status)
-                if verdict == _h.SUCCESS:
+                verdict = classify(status)
+                if verdict == 0:
                     self.stats["sent"] += count
                     return status
                 err = _text(r.error_text) or "HTTP %d" % status
-                if verdict == _h.RENEW and not renewed:
+                if verdict == 1 and not renewed:
                     # 401: the token may have just expired; sign a fresh one once.
                     renewed = True
                     self._token = None
                     head = self._head(body, batch, props, partition_key, content_type)
                     continue
-                if verdict != _h.RETRY:
+                if verdict != 3:
                     raise SendError(status, err)
             if attempt >= self.max_retries:
                 raise SendError(status, "gave up after %d attempts: %s" % (attempt + 1, err))
             retry_after = self._resp.retry_after if status is not None else None
-            sleep_ms(_h.backoff_ms(attempt, _rand32(), retry_after=retry_after,
-                                       base_ms=self._backoff[0], cap_ms=self._backoff[1]))
+            sleep_ms(_azure.backoff_ms(attempt, _rand32(), retry_after, self._backoff[0], self._backoff[1]))
             attempt += 1
             self.stats["retries"] += 1
             if self._token is None or unix_time() >= self._renew_at:
@@ -369,21 +399,25 @@ class EventHubClient(_Client):
     @classmethod
     def from_connection_string(cls, conn_str, *, event_hub=None, publisher=None, partition_id=None,
                                **kw):
-        cs = _azure.parse_connection_string(conn_str)
+        cs = _parse_connection_string(conn_str)
         if "Endpoint" not in cs:
             raise ValueError("not an Event Hubs connection string (no Endpoint=)")
         hub = event_hub or cs.get("EntityPath")
         if not hub:
             raise ValueError("connection string has no EntityPath: pass event_hub=")
+        host = _sb_host(cs)
+        audience = "https://%s/%s" % (host, hub)
         if publisher is not None and partition_id is not None:
             raise ValueError("pass publisher or partition_id, not both")
-        host = cs["Endpoint"][5:].rstrip("/")
-        audience = "https://%s/%s" % (host, hub)
         if publisher is not None:
+            # The token is signed for this publisher only.
             audience += "/publishers/" + publisher
-        return cls(EVENT_HUB, host, hub, audience, cs["SharedAccessKey"],
-                   cs["SharedAccessKeyName"], False, publisher=publisher,
-                   partition_id=partition_id, **kw)
+            path = (hub, "publishers", publisher, "messages")
+        elif partition_id is not None:
+            path = (hub, "partitions", partition_id, "messages")
+        else:
+            path = (hub, "messages")
+        return cls(host, path, audience, cs["SharedAccessKey"], cs["SharedAccessKeyName"], False, **kw)
 
 
 class ServiceBusClient(_Client):
@@ -391,14 +425,14 @@ class ServiceBusClient(_Client):
 
     @classmethod
     def from_connection_string(cls, conn_str, *, queue_name=None, topic_name=None, **kw):
-        cs = _azure.parse_connection_string(conn_str)
+        cs = _parse_connection_string(conn_str)
         if "Endpoint" not in cs:
             raise ValueError("not a Service Bus connection string (no Endpoint=)")
         entity = queue_name or topic_name or cs.get("EntityPath")
         if not entity:
             raise ValueError("connection string has no EntityPath: pass queue_name= or topic_name=")
-        host = cs["Endpoint"][5:].rstrip("/")
-        return cls(SERVICE_BUS, host, entity, "https://%s/%s" % (host, entity),
+        host = _sb_host(cs)
+        return cls(host, (entity, "messages"), "https://%s/%s" % (host, entity),
                    cs["SharedAccessKey"], cs["SharedAccessKeyName"], False, **kw)
 
 
@@ -407,7 +441,7 @@ class IoTHubClient(_Client):
 
     @classmethod
     def from_connection_string(cls, conn_str, *, device_id=None, **kw):
-        cs = _azure.parse_connection_string(conn_str)
+        cs = _parse_connection_string(conn_str)
         if "HostName" not in cs:
             raise ValueError("not an IoT Hub connection string (no HostName=)")
         host = cs["HostName"]
@@ -416,8 +450,10 @@ class IoTHubClient(_Client):
             raise ValueError("connection string has no DeviceId: pass device_id=")
         module = cs.get("ModuleId")
         audience = "%s/devices/%s" % (host, device)
+        path = ("devices", device, "messages", "events")
         if module:
             audience += "/modules/" + module
+            path = ("devices", device, "modules", module, "messages", "events")
         # A hub-level policy key (SharedAccessKeyName=) signs with skn; a device key without.
-        return cls(IOT_HUB, host, device, audience, cs["SharedAccessKey"],
-                   cs.get("SharedAccessKeyName"), True, module_id=module, **kw)
+        return cls(host, path, audience, cs["SharedAccessKey"], cs.get("SharedAccessKeyName"),
+                   True, iot=True, **kw)

@@ -1,11 +1,9 @@
-//! C ABI of the signing side: SAS tokens, clock, connection strings.
+//! C ABI of the signing side: SAS tokens and the clock.
 
 use core::ffi::c_int;
 
 use super::{ret, slice, slice_mut};
 use crate::clock;
-#[cfg(feature = "connstr")]
-use crate::connstr;
 use crate::error::Error;
 use crate::sas::{self, KeyMode, TokenParams};
 
@@ -57,6 +55,28 @@ pub unsafe extern "C" fn upy_azure_sas_token(
     ret(sas::build_token(slice_mut(out, out_len), &params))
 }
 
+/// Writes the 44-character device key of an enrollment group member into
+/// `out` (see `sas::derive_device_key`). Returns 44 or `-code`.
+///
+/// # Safety
+/// Every pointer must be NULL or valid for its length; `out` must not
+/// overlap the inputs.
+#[no_mangle]
+pub unsafe extern "C" fn upy_azure_derive_device_key(
+    out: *mut u8,
+    out_len: usize,
+    group_key: *const u8,
+    group_key_len: usize,
+    registration_id: *const u8,
+    registration_id_len: usize,
+) -> isize {
+    ret(sas::derive_device_key(
+        slice_mut(out, out_len),
+        slice(group_key, group_key_len),
+        slice(registration_id, registration_id_len),
+    ))
+}
+
 /// Unix seconds from a port clock reading (`epoch_is_2000`: the port counts
 /// from 2000-01-01). Returns 0 or `-code`.
 ///
@@ -98,63 +118,3 @@ pub unsafe extern "C" fn upy_azure_expiry(unix_now: u64, ttl: u64, out: *mut u64
     }
 }
 
-#[cfg(feature = "connstr")]
-/// Validates a connection string. Returns 0 or `-code`.
-///
-/// # Safety
-/// `s` must be NULL or valid for `len` bytes.
-#[no_mangle]
-pub unsafe extern "C" fn upy_azure_connstr_check(s: *const u8, len: usize) -> c_int {
-    match connstr::parse(slice(s, len)) {
-        Ok(_) => 0,
-        Err(e) => -e.code(),
-    }
-}
-
-#[cfg(feature = "connstr")]
-/// One `name=value` segment of `s` from `*pos` on. Returns 1 and sets the
-/// offsets (into `s`) and `*pos` past it, 0 at the end, or `-code`.
-///
-/// # Safety
-/// `s` must be NULL or valid for `len` bytes; the other pointers valid for one write.
-#[no_mangle]
-pub unsafe extern "C" fn upy_azure_connstr_next(
-    s: *const u8,
-    len: usize,
-    pos: *mut usize,
-    name_off: *mut usize,
-    name_len: *mut usize,
-    value_off: *mut usize,
-    value_len: *mut usize,
-) -> c_int {
-    if pos.is_null()
-        || name_off.is_null()
-        || name_len.is_null()
-        || value_off.is_null()
-        || value_len.is_null()
-    {
-        return -Error::InvalidState.code();
-    }
-    let all = slice(s, len);
-    let start = *pos;
-    let Some(rest) = all.get(start..) else {
-        return 0;
-    };
-    let mut pairs = connstr::Pairs::new(rest);
-    match pairs.next() {
-        None => {
-            *pos = len;
-            0
-        }
-        Some(Err(e)) => -e.code(),
-        Some(Ok((name, value))) => {
-            let base = all.as_ptr() as usize;
-            *name_off = name.as_ptr() as usize - base;
-            *name_len = name.len();
-            *value_off = value.as_ptr() as usize - base;
-            *value_len = value.len();
-            *pos = len - pairs.remaining_len();
-            1
-        }
-    }
-}

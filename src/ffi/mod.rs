@@ -5,8 +5,14 @@
 
 pub mod auth;
 pub mod crc32;
-#[cfg(feature = "send")]
-pub mod send;
+pub mod http;
+pub mod types;
+
+/// Most properties per event or request: the C glue converts them into a
+/// stack array of this many name/value pairs (small on a WiPy's stack).
+pub const UPY_AZURE_MAX_PROPERTIES: usize = 16;
+/// Most path segments of a request (`/devices/{id}/modules/{m}/messages/deviceBound/{lock}/abandon` has 8).
+pub const UPY_AZURE_MAX_PATH_SEGMENTS: usize = 8;
 
 use crate::error::Error;
 

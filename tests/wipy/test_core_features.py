@@ -38,6 +38,11 @@ class Checker(ast.NodeVisitor):
         for n in node.handlers + node.orelse + node.finalbody:
             self.visit(n)
 
+    def visit_Name(self, node):
+        # Also inside isinstance(v, (int, float)): the name itself is the NameError.
+        if node.id in ("float", "complex") and not self.in_try:
+            self.bad(node, "name %r outside try (no floats on the WiPy: NameError)" % node.id)
+
     def visit_JoinedStr(self, node):
         self.bad(node, "f-string (MICROPY_PY_FSTRINGS is off)")
 
