@@ -3,9 +3,10 @@
 #
 #   make outbox-test    (in make test, ~1 min) tests/micropython/outbox_*.py
 #                       (API, policies, failing client, every truncation and
-#                       flipped byte of a log), a 100-kill crash test against
-#                       the TLS endpoint, offline/503/online with 2,000
-#                       events, and the heap with 10,000 queued at 48 KB
+#                       flipped byte of a log), a power cut at every sector
+#                       write on FAT, a 100-kill crash test against the TLS
+#                       endpoint, offline/503/online with 2,000 events, and
+#                       the heap with 10,000 queued at 48 KB
 #   make outbox-crash   the 1,000-kill crash test (~4 min):
 #                       build/test-results/outbox-crash.json, figures in docs/outbox.md
 #   make outbox-bench   bench/outbox_bench.py: put rate, bytes written per event
@@ -23,6 +24,7 @@ outbox-unit-test: $(MICROPYTHON) | deps
 		-r $(OUTBOX_RESULTS)/outbox-unix $(wildcard $(ROOT)/tests/micropython/outbox_*.py)
 
 outbox-test: outbox-unit-test $(MICROPYTHON) | deps
+	$(MICROPYTHON) $(ROOT)/tests/outbox/powercut.py 150
 	MICROPYTHON=$(MICROPYTHON) $(PY) $(ROOT)/tests/outbox/crash_test.py --kills $(OUTBOX_KILLS) \
 		--json $(OUTBOX_RESULTS)/outbox-crash-short.json
 	MICROPYTHON=$(MICROPYTHON) $(PY) $(ROOT)/tests/outbox/offline_test.py
