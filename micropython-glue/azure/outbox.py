@@ -69,8 +69,8 @@ class Outbox:
             pass
         try:
             self._load()
-        except OSError as e:
-            raise OSError("outbox: cannot use directory %s: %s" % (path, e))
+        except (OSError, ValueError) as e:  # ValueError: names a damaged FAT cannot decode
+            raise OSError("outbox: cannot use directory %s: %r" % (path, e))
 
     def _p(self, name):  # a segment by number, other files by name
         return self._dir + "/" + (name if isinstance(name, str) else "%d.log" % name)
