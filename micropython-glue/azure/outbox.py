@@ -70,7 +70,7 @@ class Outbox:
         try:
             self._load()
         except (OSError, ValueError) as e:  # ValueError: names a damaged FAT cannot decode
-            raise OSError("outbox: cannot use directory %s: %r" % (path, e))
+            raise OSError("outbox: cannot use directory %s: %s %s" % (path, type(e).__name__, e))
 
     def _p(self, name):  # a segment by number, other files by name
         return self._dir + "/" + (name if isinstance(name, str) else "%d.log" % name)

@@ -115,6 +115,8 @@ def main():
     ap.add_argument("--max-delay-ms", type=int, default=400)
     ap.add_argument("--json", help="write the figures here")
     a = ap.parse_args()
+    # Killed (make interrupted): still stop the endpoint and remove the files.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rng = random.Random(a.seed)
     devices = ["crash-%d" % i for i in range(a.devices)]
     confirmed = {d: set() for d in devices}
