@@ -1,7 +1,10 @@
 """Type stubs for `_azure`, the native (Rust) module of upy-azure.
 
 For editors and type checkers on the host; the module itself only exists
-inside a MicroPython build that links it.
+inside a MicroPython build that links it. Every firmware has the same
+module (the WiPy included). The `azure` package builds on it; responses
+are read by `azure.response.Response` and connection strings parsed by
+`azure.parse_connection_string` (Python, the same on every board).
 """
 
 from typing import Dict, List, Optional, Tuple, Union
@@ -11,14 +14,6 @@ _Properties = Optional[Dict[str, str]]
 _Event = Union[str, _Bytes, Tuple[Union[str, _Bytes]], Tuple[Union[str, _Bytes], _Properties],
                Tuple[Union[str, _Bytes], _Properties, Optional[str]]]
 
-EVENT_HUB: int
-SERVICE_BUS: int
-IOT_HUB: int
-SUCCESS: int
-RENEW: int
-FATAL: int
-RETRY: int
-
 def sas_token(uri: str, key: Union[str, _Bytes], key_name: Optional[str] = None, *,
               expiry: Optional[int] = None, ttl: int = 3600, key_is_base64: bool = False) -> str:
     """`SharedAccessSignature sr=..&sig=..&se=..[&skn=..]` for `uri`.
@@ -26,46 +21,44 @@ def sas_token(uri: str, key: Union[str, _Bytes], key_name: Optional[str] = None,
     `expiry` is absolute Unix seconds (up to 2**64-1); without it the token
     expires `ttl` seconds from `unix_time()` and an unset clock (before
     2020-01-01) raises ValueError. `key_is_base64=True` decodes the key
-    first (IoT Hub); otherwise the key's own bytes sign (Event Hubs, Service Bus).
+    first (IoT Hub; surrounding whitespace is ignored); otherwise the key's
+    own bytes sign (Event Hubs, Service Bus).
     """
+
+def derive_device_key(group_key: Union[str, _Bytes], registration_id: str) -> str:
+    """The device key of a DPS enrollment-group member:
+    base64(HMAC-SHA256(base64decode(group_key), registration_id))."""
 
 def unix_time() -> int:
     """The port's clock as Unix seconds (the WiPy counts from 2000). OSError without a clock."""
 
-def parse_connection_string(s: str) -> Dict[str, str]:
-    """The portal's `Name=value;...` pairs, each split at its first `=`. ValueError names the missing part."""
+def crc32(data: _Bytes, crc: int = 0) -> int:
+    """CRC-32 (that of zlib and binascii.crc32), continuing from `crc`."""
 
-def frame_request(kind: int, host: str, entity: str, token: str, body_len: int, *,
-                  publisher: Optional[str] = None, partition_id: Optional[str] = None,
-                  module_id: Optional[str] = None, content_type: Optional[str] = None,
-                  properties: _Properties = None, partition_key: Optional[str] = None,
-                  batch: bool = False, keep_alive: bool = True, max_size: int = 262144) -> bytes:
-    """The HTTP/1.1 request head (request line, headers, blank line) for one send; the body is written after it."""
+def frame_head(method: str, path: Union[Tuple[str, ...], List[str], str], host: str,
+               token: Optional[str], body_len: int = 0, query: Optional[str] = None,
+               content_type: Optional[str] = None, properties: _Properties = None,
+               prefix: Optional[str] = None, partition_key: Optional[str] = None,
+               keep_alive: bool = True, max_size: int = 262144, /) -> bytes:
+    """An HTTP/1.1 request head (request line, headers, blank line); the body
+    is written after it. Positional arguments only.
 
-def frame_batch(kind: int, events: Union[List[_Event], Tuple[_Event, ...]], *, max_size: int = 262144) -> bytes:
-    """A batch body: the Event Hubs/Service Bus JSON array, or the IoT Hub one with base64 bodies."""
+    `path`: names (at most 8), each percent-encoded, joined by `/`; or a str
+    used as given (a `Location` from the service). `token` is the
+    Authorization value; `properties` become headers (`prefix` + name, at
+    most 16); `partition_key` a `BrokerProperties` header. None leaves a
+    part out. ValueError for anything that could change the request
+    (CR/LF, non-ASCII, empty names, a reserved header, a body over
+    `max_size`, `max_size` outside 1..1048576).
+    """
 
-class Response:
-    """Incremental HTTP/1.1 response reader, fed whatever bytes arrive."""
+def frame_batch(events: Union[List[_Event], Tuple[_Event, ...]], iot: bool = False,
+                max_size: int = 262144, /) -> bytes:
+    """A batch body: the Event Hubs/Service Bus JSON array, or (iot=True) the
+    IoT Hub one with base64 bodies. Each event is a body or
+    (body[, properties[, partition_key]])."""
 
-    status: int
-    complete: bool
-    keep_alive: bool
-    retry_after: Optional[int]
-    error_text: bytes
-    want: int
-    """What to read next: 0 a line, n > 0 exactly n body bytes, 2**32-1 until the connection closes."""
-
-    def __init__(self) -> None: ...
-    def feed(self, data: _Bytes) -> int:
-        """Consumes bytes; returns how many (fewer only once complete)."""
-    def eof(self) -> None:
-        """The connection closed: completes a read-until-close body, else OSError."""
-    def reset(self) -> None: ...
-
-def classify(status: int) -> int:
-    """SUCCESS (2xx), RENEW (401), FATAL (other 4xx), RETRY (408, 429, 5xx)."""
-
-def backoff_ms(attempt: int, rand: int, *, retry_after: Optional[int] = None,
-               base_ms: int = 500, cap_ms: int = 30000) -> int:
-    """Full-jitter exponential backoff, capped, at least `retry_after` seconds when given."""
+def backoff_ms(attempt: int, rand: int, retry_after: Optional[int] = None,
+               base_ms: int = 500, cap_ms: int = 30000, /) -> int:
+    """Full-jitter exponential backoff: `rand` modulo min(cap_ms, base_ms * 2**attempt) + 1,
+    at least `retry_after` seconds (capped at 120 s) when given."""

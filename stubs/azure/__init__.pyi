@@ -2,7 +2,8 @@
 
 from typing import Dict, List, Optional, Tuple, Union
 
-from _azure import parse_connection_string as parse_connection_string
+from _azure import crc32 as crc32
+from _azure import derive_device_key as derive_device_key
 from _azure import sas_token as sas_token
 from _azure import unix_time as unix_time
 
@@ -11,6 +12,10 @@ from .outbox import Outbox as Outbox
 from .outbox import OutboxFull as OutboxFull
 
 _Bytes = Union[bytes, bytearray, memoryview]
+
+def parse_connection_string(conn_str: str) -> Dict[str, str]:
+    """The portal's `Name=value;...` pairs, each split at its first `=`. ValueError names the missing part."""
+
 _Body = Union[str, _Bytes]
 _Properties = Optional[Dict[str, object]]
 _Event = Union[_Body, Tuple[_Body], Tuple[_Body, _Properties], Tuple[_Body, _Properties, Optional[str]]]

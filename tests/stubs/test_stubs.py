@@ -17,8 +17,10 @@ import _azure, azure
 def pub(o):
     return sorted(n for n in dir(o) if not n.startswith('_'))
 print('_azure', ' '.join(pub(_azure)))
-print('azure', ' '.join(n for n in pub(azure) if n not in ('client', 'transport')))
-print('Response', ' '.join(pub(_azure.Response())))
+import azure.response
+print('azure', ' '.join(n for n in pub(azure) if n not in ('client', 'transport', 'response')))
+print('response', ' '.join(pub(azure.response)))
+print('Response', ' '.join(pub(azure.response.Response())))
 print('Client', ' '.join(n for n in pub(azure.EventHubClient) if n != 'from_connection_string'))
 """
 
@@ -47,7 +49,8 @@ def main():
     want = {
         "_azure": stub_names(os.path.join(ROOT, "stubs", "_azure.pyi")),
         "azure": stub_names(os.path.join(ROOT, "stubs", "azure", "__init__.pyi")) - {"_Client"},
-        "Response": stub_names(os.path.join(ROOT, "stubs", "_azure.pyi"), "Response"),
+        "response": stub_names(os.path.join(ROOT, "stubs", "azure", "response.pyi")),
+        "Response": stub_names(os.path.join(ROOT, "stubs", "azure", "response.pyi"), "Response"),
         "Client": stub_names(os.path.join(ROOT, "stubs", "azure", "__init__.pyi"), "_Client"),
     }
     bad = 0
