@@ -212,6 +212,7 @@ class _Client:
         self._frame_head("x", b"", False, None, None, None)
         self._resp = Response()
         self._rbuf = bytearray(256)
+        self._rview = memoryview(self._rbuf)
         # Counters a device can report home.
         self.stats = {"sent": 0, "requests": 0, "retries": 0, "connects": 0, "renewals": 0}
 
@@ -365,7 +366,7 @@ class _Client:
         r = self._resp
         r.reset()
         buf = self._rbuf
-        mv = memoryview(buf)
+        mv = self._rview
         # The socket timeout bounds each read; this bounds the whole response
         # (a server trickling header lines forever).
         start = ticks_ms()

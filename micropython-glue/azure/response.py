@@ -12,7 +12,7 @@ keep) and consumes the body: none for 204 and 304; Content-Length; chunked
 (extensions and trailers skipped); or, with neither, everything until the
 connection closes (`eof`). The first `body_cap` body bytes are kept.
 
-Lines end in LF; CR bytes in them are dropped. A line longer than
+Lines end in LF or CRLF. A line longer than
 LINE_CAP is cut: fine for the status line, chunk sizes and headers nobody
 needs, and "header line too long" for a header that is needed. Anything
 that is not HTTP raises OSError; after an error every call fails until
@@ -52,6 +52,10 @@ class Response:
     def __init__(self, keep=(), body_cap=EXCERPT):
         self.keep = keep
         self.body_cap = body_cap
+        # Allocated once: a reader reused for every request leaves nothing
+        # behind to fragment a small heap (body bytes, header dict).
+        self._buf = bytearray(body_cap)
+        self.headers = {}
         self.reset()
 
     def reset(self):
@@ -59,8 +63,8 @@ class Response:
         self.complete = False
         self.keep_alive = False
         self.retry_after = None
-        self.headers = {}
-        self.body = bytearray()
+        self.headers.clear()
+        self.body_len = 0
         self.body_cut = False
         self._left = 0  # body bytes still to read (Content-Length or chunk)
         self._st = _STATUS
@@ -69,8 +73,13 @@ class Response:
         self._te = self._chunked = self._close = self._ka = self._http10 = False
 
     @property
+    def body(self):
+        """The body bytes kept (a view: copy it to keep it past the next response)."""
+        return memoryview(self._buf)[:self.body_len]
+
+    @property
     def error_text(self):
-        return bytes(self.body[:EXCERPT])
+        return bytes(self._buf[:min(self.body_len, EXCERPT)])
 
     @property
     def want(self):
@@ -84,11 +93,12 @@ class Response:
         raise OSError(msg)
 
     def _keep(self, b):
-        room = self.body_cap - len(self.body)
-        if len(b) > room:
+        k = min(len(b), self.body_cap - self.body_len)
+        if k < len(b):
             self.body_cut = True
-        if room > 0:
-            self.body.extend(b[:room])
+        if k > 0:
+            self._buf[self.body_len:self.body_len + k] = b[:k]
+            self.body_len += k
 
     def _done(self):
         self.complete = True
@@ -119,17 +129,24 @@ class Response:
                 if type(data) is memoryview:  # (no find() on it)
                     data = bytes(data)
                 j = data.find(b"\n", i)
+                end = n if j < 0 else j
+                if j >= 0 and end > i and data[end - 1] == 13:
+                    end -= 1  # the CR of CRLF
+                room = LINE_CAP + 1 - len(self._line)
+                if room > 0:
+                    # The common case (a whole line per read) is one slice.
+                    piece = data[i:min(end, i + room)]
+                    self._line = piece if not self._line else self._line + piece
                 if j < 0:
-                    j = n
-                if len(self._line) <= LINE_CAP:
-                    self._line += bytes(data[i:j]).replace(b"\r", b"")[:LINE_CAP + 1 - len(self._line)]
-                i = j
-                if j < n:  # LF
-                    i += 1
-                    cut = len(self._line) > LINE_CAP
-                    line = self._line[:LINE_CAP]
+                    i = n
+                else:
+                    i = j + 1
+                    line = self._line
                     self._line = b""
-                    self._on_line(line, cut)
+                    if line and line[-1] == 13:  # a CR that came in the previous read
+                        line = line[:-1]
+                    cut = len(line) > LINE_CAP
+                    self._on_line(line[:LINE_CAP] if cut else line, cut)
         return i
 
     def _on_line(self, line, cut):

@@ -18,8 +18,9 @@ class Response:
     retry_after: Union[int, None]
     headers: Dict[str, str]
     """The headers named in `keep` (lowercase names; a name ending in "-" is a prefix)."""
-    body: bytearray
-    """The first `body_cap` body bytes (chunked framing removed)."""
+    body: memoryview
+    """The first `body_cap` body bytes (chunked framing removed); a view, valid until the next response."""
+    body_len: int
     body_cut: bool
     error_text: bytes
     want: int

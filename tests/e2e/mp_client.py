@@ -45,25 +45,6 @@ def basic():
     result(**out)
 
 
-def basic_python_http():
-    # The WiPy build's send path: framing and response reading in Python.
-    azure.client.use_python_http()
-    c = eh(publisher="py-http")
-    out = {"single": c.send("py-single", properties={"k": "v"}),
-           "batch": c.send_batch(["py-b1", ("py-b2", {"k": "v"})])}
-    i = azure.IoTHubClient.from_connection_string(IOT, endpoint=ENDPOINT, ca_certs=CA)
-    out["iot"] = i.send(b"py-iot")
-    out["iot_batch"] = i.send_batch([b"py-iot-b1"])
-    bad = azure.EventHubClient.from_connection_string(EH.replace("SharedAccessKey=", "SharedAccessKey=X"),
-                                                      endpoint=ENDPOINT, ca_certs=CA)
-    try:
-        bad.send("never stored")
-    except azure.SendError as e:
-        out["wrong_key"] = e.status
-    out["connects"] = c.stats["connects"]
-    result(**out)
-
-
 def renewal():
     # A 3 s token: the second send comes after the first token expired.
     c = eh(publisher="renew", token_ttl=3)

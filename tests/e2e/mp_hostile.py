@@ -106,8 +106,6 @@ def hostile():
     # bounded (this runs with a small heap), and a correct send to the real
     # endpoint still works in the same process.
     out = {}
-    if sys.argv[3:] == ["python_http"]:
-        azure.client.use_python_http()  # the WiPy's send path
     gc.collect()
     base = gc.mem_alloc()
     peak = 0

@@ -130,15 +130,6 @@ class SendTest(unittest.TestCase):
         self.assertEqual(json.loads(row["properties"]), {"temp": "21.5"})
         self.assertEqual(json.loads(one(b"iot-b2")["properties"]), {"p": "q"})
 
-    def test_python_send_path_as_on_the_wipy(self):
-        r = run_mp(self.ep, "basic_python_http")
-        self.assertEqual((r["single"], r["batch"], r["iot"], r["iot_batch"]), (201, 201, 204, 204))
-        self.assertEqual(r["wrong_key"], 401)
-        self.assertEqual(r["connects"], 1)
-        for body in (b"py-single", b"py-b1", b"py-b2", b"py-iot", b"py-iot-b1"):
-            self.assertEqual(len(self.ep.rows("body = ?", (body,))), 1, body)
-        self.assertEqual(json.loads(self.ep.rows("body = ?", (b"py-b2",))[0]["properties"]), {"k": "v"})
-
     def test_token_renewed_across_expiry(self):
         r = run_mp(self.ep, "renewal")
         self.assertEqual((r["a"], r["b"]), (201, 201))

@@ -51,8 +51,6 @@ class FakeSocket(ByteStream):
 
 
 kw = {}
-if os.getenv("MEM_PYTHON_HTTP"):
-    azure.client.use_python_http()  # the WiPy's send path (azure/_http.py)
 if ENDPOINT == "fake":
     transport.connect = lambda *a: FakeSocket()
     ENDPOINT = "127.0.0.1:9"  # never reached

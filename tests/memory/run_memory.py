@@ -7,7 +7,7 @@ and checks their RESULT lines (make memory-test).
                       and 500 at 128 KB (about the least mbedTLS needs on 64-bit unix)
   (d) mem_client.py   20,000 events through a fake socket at 48 KB (WiPy-sized:
                       there TLS runs in the network processor, not the heap),
-                      and 5,000 with the Python send path (azure/_http.py, the WiPy's)
+                      (every board runs the same send path)
 
 Each script samples gc.mem_alloc() after gc.collect() at 20 intervals; a run
 passes when no sample after the warm-up one exceeds it by more than the
@@ -88,8 +88,6 @@ def main():
         finally:
             ep.stop()
     results.append(run("mem_client.py", heap=SMALL_HEAP, env={"MEM_ENDPOINT": "fake", "MEM_N": "20000"}))
-    results.append(run("mem_client.py", heap=SMALL_HEAP,
-                       env={"MEM_ENDPOINT": "fake", "MEM_N": "5000", "MEM_PYTHON_HTTP": "1"}))
 
     failed = []
     print("%-7s %-7s %-9s %7s %9s %9s %7s %9s %7s  %s" % ("test", "heap", "transport", "n", "alloc_0", "alloc_warm",
