@@ -112,9 +112,14 @@ class Outbox:
             # A torn or corrupt end: full, the next put starts segment q.
             self._tail, self._tsize = s, off if off == size else self._seg_max
             self.bytes += size
-        if not self._count:  # nothing pending: the next put starts a new segment
+        if not self._count:  # nothing pending (a reset before the delivered were deleted)
+            for s in segs:
+                try:
+                    os.remove(self._p(s))
+                except OSError:
+                    pass
             self._hs = self._tail = self._hseq
-            self._ho = self._tsize = 0
+            self._ho = self._tsize = self.bytes = 0
 
     def _scan(self, s, off):
         # Counts the valid records of segment s from off: (end, count, size).
