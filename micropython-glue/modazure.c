@@ -50,7 +50,7 @@ static mp_rom_error_text_t azure_message(int code) {
         case UPY_AZURE_ERROR_INVALID_UTF8:
             return MP_ERROR_TEXT("Event Hubs/Service Bus batches need UTF-8 text: send binary bodies one by one");
         case UPY_AZURE_ERROR_INVALID_STATE:
-            return MP_ERROR_TEXT("invalid combination of arguments (e.g. partition_key for IoT Hub)");
+            return MP_ERROR_TEXT("invalid method or combination of arguments (e.g. partition_key for IoT Hub)");
         case UPY_AZURE_ERROR_INVALID_MAX_SIZE:
             return MP_ERROR_TEXT("max_size must be between 1 and 1048576 bytes");
         case UPY_AZURE_ERROR_EMPTY_REGISTRATION_ID:

@@ -53,11 +53,18 @@ static size_t azure_get_properties(mp_obj_t o, UpyAzureStr *out) {
     return n;
 }
 
-// A size from Python: values beyond size_t become SIZE_MAX, which Rust
-// then refuses with its own message (a 32-bit board included).
+// A size from Python: an int (TypeError otherwise); a negative or huge one
+// becomes SIZE_MAX, which Rust refuses with its own message (MessageTooLarge,
+// InvalidMaxSize), the same on 32- and 64-bit boards.
 static size_t azure_get_size(mp_obj_t o, qstr name) {
-    uint64_t v = azure_get_u64(o, name);
-    return v > SIZE_MAX ? SIZE_MAX : (size_t)v;
+    if (mp_obj_is_small_int(o)) {
+        mp_int_t v = MP_OBJ_SMALL_INT_VALUE(o);
+        return v < 0 ? SIZE_MAX : (size_t)v;
+    }
+    if (!mp_obj_is_int(o)) {
+        azure_get_u64(o, name); // raises the TypeError
+    }
+    return SIZE_MAX;
 }
 
 // ---- frame_head(method, path, host, token, body_len=0, query=None,
@@ -80,7 +87,11 @@ static mp_obj_t mod_azure_frame_head(size_t n_args, const mp_obj_t *args) {
     UpyAzureStr props[2 * UPY_AZURE_MAX_PROPERTIES];
     UpyAzureHead h;
     memset(&h, 0, sizeof(h));
-    h.method = azure_opt_str(a[ARG_method], MP_QSTR_method);
+    size_t len;
+    const uint8_t *p = azure_get_text(a[ARG_method], &len, MP_QSTR_method, false);
+    h.method = azure_str(p, len);
+    p = azure_get_text(a[ARG_host], &len, MP_QSTR_host, false);
+    h.host = azure_str(p, len);
     mp_obj_t path = a[ARG_path];
     if (mp_obj_is_str(path)) {
         h.raw_path = azure_opt_str(path, MP_QSTR_path);
@@ -102,7 +113,6 @@ static mp_obj_t mod_azure_frame_head(size_t n_args, const mp_obj_t *args) {
         h.segments = segs;
         h.n_segments = n;
     }
-    h.host = azure_opt_str(a[ARG_host], MP_QSTR_host);
     h.token = azure_opt_str(a[ARG_token], MP_QSTR_token);
     h.body_len = a[ARG_body_len] == mp_const_none ? 0 : azure_get_size(a[ARG_body_len], MP_QSTR_body_len);
     h.query = azure_opt_str(a[ARG_query], MP_QSTR_query);

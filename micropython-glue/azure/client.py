@@ -178,9 +178,10 @@ class _Client:
                  keep_alive=True, backoff_base_ms=500, backoff_cap_ms=30000):
         # Checked here: a bad value would otherwise surface only inside a send
         # (or, for the retry settings, only after a first failure).
-        for v in (token_ttl, max_retries):
+        # Types here; values (max_size's range included) by the native framer below.
+        for v in (max_size, token_ttl, max_retries):
             if not isinstance(v, int):
-                raise TypeError("token_ttl and max_retries must be ints")
+                raise TypeError("max_size, token_ttl and max_retries must be ints")
         if token_ttl < 1:
             raise ValueError("token_ttl must be a positive number of seconds")
         if max_retries < 0:
@@ -218,7 +219,7 @@ class _Client:
 
     def __repr__(self):
         # Never the key or the token.
-        return "<%s %s/%s>" % (type(self).__name__, self.host, "/".join(self._path[:-1]))
+        return "<%s %s/%s>" % (type(self).__name__, self.host, self._path[1 if self._iot else 0])
 
     def __enter__(self):
         return self

@@ -107,6 +107,8 @@ class Response:
     def feed(self, data):
         """Consumes bytes; returns how many (fewer only once complete: the
         rest belongs to whatever follows the response)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("data must be bytes")
         if self._st == _FAILED:
             raise OSError(_BAD)
         i, n = 0, len(data)

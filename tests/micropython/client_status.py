@@ -28,6 +28,10 @@ socks = 0
 tokens = {}
 SHOW_CONNECT = False
 SHOW_RAW = False
+QUIET = False  # no per-event lines (loops over many scripted runs)
+CUTS = ()  # offsets in each reply that no read crosses (how the bytes are split)
+closes = 0
+stalls = 0
 last_body = [b""]
 
 
@@ -45,7 +49,8 @@ def _ticks_diff(a, b):
 
 def _sleep_ms(ms):
     global now_ms
-    print("  sleep", ms)
+    if not QUIET:
+        print("  sleep", ms)
     now_ms += ms
 
 
@@ -79,6 +84,8 @@ def show_request(n, req):
     i = req.find(b"\r\n\r\n")
     head, body = req[:i], req[i + 4:]
     last_body[0] = body
+    if QUIET:
+        return
     if SHOW_RAW:
         print("  #%d raw" % n, head + b"\r\n\r\n", body)
         return
@@ -105,6 +112,7 @@ class Sock:
         self.after = "eof"
         self.reply = None
         self.tick = 0
+        self.pos = 0
         self.closed = False
 
     def settimeout(self, t):
@@ -117,7 +125,8 @@ class Sock:
             # A connection whose script is done was closed by the server.
             self.reply = self.replies.pop(0) if self.replies else R(b"", "eof", write_err=32)
             if self.reply.write_err:
-                print("  #%d write: errno %d" % (self.n, self.reply.write_err))
+                if not QUIET:
+                    print("  #%d write: errno %d" % (self.n, self.reply.write_err))
                 self.reply = None
                 raise OSError(32)
         self.out += bytes(b)
@@ -131,6 +140,7 @@ class Sock:
             show_request(self.n, self.out)
             self.out = b""
             self.inbuf = self.reply.data
+            self.pos = 0
             self.after = self.reply.after
             now_ms += self.reply.secs * 1000
             self.tick = self.reply.tick
@@ -138,10 +148,22 @@ class Sock:
         now_ms += self.tick
 
     def _empty(self):
+        global stalls
         if self.after == "eof":
             return 0
-        print("  #%d read: timed out" % self.n)
+        stalls += 1
+        if not QUIET:
+            print("  #%d read: timed out" % self.n)
         raise OSError(110)
+
+    def _room(self, k):
+        # A read ends at the next cut.
+        for c in CUTS:
+            if self.pos < c < self.pos + k:
+                k = c - self.pos
+                break
+        self.pos += k
+        return k
 
     def readinto(self, buf, n=-1):
         self._deliver()
@@ -149,7 +171,7 @@ class Sock:
             n = len(buf)
         if not self.inbuf:
             return self._empty()
-        k = min(n, len(self.inbuf))
+        k = self._room(min(n, len(self.inbuf)))
         for i in range(k):
             buf[i] = self.inbuf[i]
         self.inbuf = self.inbuf[k:]
@@ -164,32 +186,41 @@ class Sock:
         k = len(self.inbuf) if i < 0 else i + 1
         if 0 <= n < k:
             k = n
+        k = self._room(k)
         line = self.inbuf[:k]
         self.inbuf = self.inbuf[k:]
         return line
 
     def close(self):
-        print("  close #%d" % self.n)
+        global closes
+        closes += 1
+        if not QUIET:
+            print("  close #%d" % self.n)
         self.closed = True
 
 
 def _connect(host, port, server_hostname, ca_certs=None, verify=True, timeout=30):
     global socks
     socks += 1
-    if SHOW_CONNECT:
+    if QUIET:
+        pass
+    elif SHOW_CONNECT:
         print("  connect #%d %s:%d sni=%s ca=%s verify=%s timeout=%s"
               % (socks, host, port, server_hostname, ca_certs, verify, timeout))
     else:
         print("  connect #%d" % socks)
     if not SCRIPT:
-        print("  (unscripted connect)")
+        if not QUIET:
+            print("  (unscripted connect)")
         raise OSError(111)
     s = SCRIPT.pop(0)
     if isinstance(s, int):
-        print("  connect #%d: errno %d" % (socks, s))
+        if not QUIET:
+            print("  connect #%d: errno %d" % (socks, s))
         raise OSError(s)
     if isinstance(s, Exception):
-        print("  connect #%d: %s" % (socks, type(s).__name__))
+        if not QUIET:
+            print("  connect #%d: %s" % (socks, type(s).__name__))
         raise s
     s = Sock(socks, s)
     opened.append(s)

@@ -1,10 +1,12 @@
 # parse_connection_string: both kinds of portal strings, and clear errors.
-import _azure
+# The parser is Python (azure/_connstr.py), loaded only while it parses.
+import sys
+import azure
 
 
 def show(s):
     try:
-        d = _azure.parse_connection_string(s)
+        d = azure.parse_connection_string(s)
         print(sorted(d.items()))
     except (TypeError, ValueError) as e:
         print(type(e).__name__, e.args[0] if isinstance(e, ValueError) else "")
@@ -31,3 +33,20 @@ show("HostName=bad host;DeviceId=d;SharedAccessKey=k")
 show("HostName=h;DeviceId=d;DeviceId=e;SharedAccessKey=k")
 show(b"HostName=h;DeviceId=d;SharedAccessKey=k")
 show(None)
+
+# Not resident after use.
+print("azure._connstr" in sys.modules, "_connstr" in dir(azure))
+# Host names are checked where they are used: by the client (the native framer).
+if hasattr(azure, "IoTHubClient"):
+    try:
+        azure.IoTHubClient.from_connection_string("HostName=bad host;DeviceId=d;SharedAccessKey=a2V5")
+    except ValueError as e:
+        print("ValueError", e)
+    try:
+        azure.EventHubClient.from_connection_string(
+            "Endpoint=sb://a b/;SharedAccessKeyName=n;SharedAccessKey=k;EntityPath=h")
+    except ValueError as e:
+        print("ValueError", e)
+else:
+    print("ValueError invalid host name: use letters, digits, - and . with an optional :port")
+    print("ValueError invalid host name: use letters, digits, - and . with an optional :port")

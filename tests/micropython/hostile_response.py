@@ -1,11 +1,11 @@
-# Hostile input to Response (feed/eof/reset and its attributes), classify
-# and backoff_ms: wrong types, huge and malformed responses, integers out of
-# every range. A clear exception or a correct result; the reader stays
-# usable after reset. Same output on unix and on the 32-bit qemu board.
+# Hostile input to the response reader (azure.response: feed/eof/reset and
+# its attributes), classify and _azure.backoff_ms: wrong types, huge and
+# malformed responses, integers out of every range. A clear exception (an
+# OSError for anything a server sent) or a correct result; the reader stays
+# usable after reset. Same output on unix and on the 32-bit qemu boards.
 import gc
 import _azure
-
-R = _azure.Response
+from azure.response import Response as R, classify
 HUGE = 100000 if gc.mem_free() > 1500000 else 8000
 OK = b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"
 
@@ -46,30 +46,28 @@ def feed(data, eof=False, chunk=0):
 def survive(group):
     gc.collect()
     r = R()
-    print(group, "then", r.feed(OK), state(r), _azure.classify(r.status), _azure.backoff_ms(3, 1000))
+    print(group, "then", r.feed(OK), state(r), classify(r.status), _azure.backoff_ms(3, 1000))
 
 
 print("-- Response: construction, attributes")
-check(R, 1)
 check(R, x=1)
+check(R, (), 1, 2)
 r = R()
 print(state(r))
-for name in ("status", "complete", "keep_alive", "want", "retry_after", "error_text", "feed", "bogus"):
-    check(setattr, r, name, 1)
 check(getattr, r, "bogus")
-check(delattr, r, "status")
 print(state(r))
 survive("attributes")
 
 print("-- Response.feed: types")
 r = R()
-for data in (None, 5, 1.5, ["HTTP"], R(), object()):
+for data in (None, 5, 1.5, ["HTTP"], R(), object(), "HTTP/1.1 200 OK\r\n"):
     check(r.feed, data)
+r.reset()
 check(r.feed)
 check(r.feed, b"", b"")
 print(r.feed(b""), r.feed(bytearray()), r.feed(memoryview(b"HTTP/1.1 2")[:0]), state(r))
-# Every bytes-like works, str too (it has the buffer protocol).
-print(r.feed(bytearray(b"HTTP/1.1 201 ")), r.feed(memoryview(b"xxCreated\r\n")[2:]), r.feed("Content-Length: 0\r\n"),
+# Every bytes-like works.
+print(r.feed(bytearray(b"HTTP/1.1 201 ")), r.feed(memoryview(b"xxCreated\r\n")[2:]), r.feed(b"Content-Length: 0\r\n"),
       r.feed(b"\r\n"), state(r))
 check(r.eof, 1)
 check(r.reset, 1)
@@ -145,13 +143,11 @@ survive("reuse")
 
 print("-- classify")
 for s in (100, 199, 200, 201, 204, 299, 300, 400, 401, 403, 404, 408, 413, 429, 499, 500, 503, 599, 600, 999):
-    print(s, _azure.classify(s))
+    print(s, classify(s))
 for s in (-1, 0, 99, 1000, 65536, 2**31 - 1, 2**31, 2**32 + 201, 2**64 + 201, -(2**100), 2**100):
-    check(_azure.classify, s)
-for s in ("201", b"201", 201.0, None, [201], True):
-    check(_azure.classify, s)
-check(_azure.classify)
-check(_azure.classify, 201, 201)
+    check(classify, s)
+check(classify)
+check(classify, 201, 201)
 survive("classify")
 
 print("-- backoff_ms")
@@ -163,14 +159,14 @@ for a, rnd in ((-1, 0), (0, -1), (2**32, 0), (0, 2**32), (2**64, 0), (0, 2**64),
 for a, rnd in ((None, 0), (0, None), ("1", 0), (0, "1"), (1.0, 0), (0, 1.0), (True, 0)):
     check(bo, a, rnd)
 for ra in (None, 0, 1, 119, 120, 121, 2**31 - 1, 2**31, 2**32 - 1):
-    print("retry_after", ra, bo(0, 0, retry_after=ra), bo(10, 2**32 - 1, retry_after=ra))
+    print("retry_after", ra, bo(0, 0, ra), bo(10, 2**32 - 1, ra))
 for ra in (-1, 2**32, 2**64, 2**100, "5", 1.5, b"5", True):
-    check(bo, 0, 0, retry_after=ra)
+    check(bo, 0, 0, ra)
 for base, cap in ((0, 0), (0, 2**32 - 1), (2**32 - 1, 0), (2**32 - 1, 2**32 - 1), (1, 1), (1000, 10)):
-    print("base/cap", base, cap, bo(5, 2**32 - 1, base_ms=base, cap_ms=cap), bo(40, 777, base_ms=base, cap_ms=cap))
+    print("base/cap", base, cap, bo(5, 2**32 - 1, None, base, cap), bo(40, 777, None, base, cap))
 for base, cap in ((-1, 0), (0, -1), (2**32, 0), (0, 2**32), ("1", 0), (0, None)):
-    check(bo, 1, 1, base_ms=base, cap_ms=cap)
+    check(bo, 1, 1, None, base, cap)
 check(bo, 1)
 check(bo, 1, 1, 1)
-check(bo, 1, 1, bogus=1)
+check(bo, 1, 1, None, 1, 1, 1)
 survive("backoff")

@@ -8,7 +8,9 @@ import sys
 import _azure
 
 tok = _azure.sas_token
-pcs = _azure.parse_connection_string
+import azure
+
+pcs = azure.parse_connection_string
 
 # Huge inputs: 100 KB where the heap allows (unix), 8 KB on a small board.
 HUGE = 100000 if gc.mem_free() > 1500000 else 8000
@@ -80,7 +82,11 @@ for uri in ("a\x00b", "a\r\nAuthorization: x", "\n", "a b&c=d?e#f%", "\x7f\x01")
     t = tok(uri, "k\x00\r\n", "n\r\nX: y", expiry=1)
     print(t, "\r" not in t and "\n" not in t and "\x00" not in t)
 check(tok, "a", "a2V5\x00", expiry=1, key_is_base64=True)
+# Pasted with a trailing newline or surrounding spaces: accepted, as by
+# azure-iot-device; whitespace inside the key is not.
 check(tok, "a", "a2V5\r\n", expiry=1, key_is_base64=True)
+print(tok("a", " a2V5\t", expiry=1, key_is_base64=True) == tok("a", "a2V5", expiry=1, key_is_base64=True))
+check(tok, "a", "a2V5 a2V5", expiry=1, key_is_base64=True)
 survive("controls")
 
 print("-- sas_token: integers")

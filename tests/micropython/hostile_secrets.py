@@ -1,6 +1,6 @@
 # The key never appears in what _azure produces: exception messages and
 # reprs on every error path of sas_token, parse_connection_string and
-# frame_request, and the tokens themselves; for a base64 (IoT Hub) key, its
+# frame_head, and the tokens themselves; for a base64 (IoT Hub) key, its
 # decoded text neither. Runs everywhere (the clients: hostile_client.py).
 import gc
 import sys
@@ -37,7 +37,9 @@ def attempt(f, *args, **kw):
 
 
 tok = _azure.sas_token
-pcs = _azure.parse_connection_string
+import azure
+
+pcs = azure.parse_connection_string
 results = []
 for key in (KEY, KEY.encode(), bytearray(KEY.encode()), memoryview(KEY.encode()), DEV_KEY, DEV_KEY.encode()):
     for b64 in (False, True):
@@ -116,19 +118,20 @@ print("parse_connection_string", len(results), sorted(set(results)))
 # Someone passing the key where the token goes, with a bad value elsewhere.
 results = []
 for bad in ({"host": "h\r\n"}, {"entity": ""}, {"token": KEY + "\r\n"}, {"token": DEV_KEY + "\x00"},
-            {"body_len": -1}, {"kind": 7}, {"properties": {KEY: "v"}}, {"properties": {"k": KEY + "\n"}},
-            {"partition_key": KEY + "\r"}, {"content_type": KEY + "\n"}):
-    a = {"kind": 0, "host": "ns", "entity": "hub", "token": KEY, "body_len": 0}
+            {"body_len": 2**40}, {"method": KEY}, {"properties": {KEY: "v"}}, {"properties": {"k": KEY + "\n"}},
+            {"partition_key": KEY + "\r"}, {"content_type": KEY + "\n"}, {"query": KEY + " "}):
+    a = {"method": "POST", "host": "ns", "entity": "hub", "token": KEY, "body_len": 0, "query": None,
+         "content_type": None, "properties": None, "partition_key": None}
     a.update(bad)
-    kind, host, entity, token, n = a.pop("kind"), a.pop("host"), a.pop("entity"), a.pop("token"), a.pop("body_len")
     try:
-        _azure.frame_request(kind, host, entity, token, n, **a)
+        _azure.frame_head(a["method"], (a["entity"], "messages"), a["host"], a["token"], a["body_len"], a["query"],
+                          a["content_type"], a["properties"], None, a["partition_key"])
         results.append("ok")
     except Exception as e:
         watch(e, e.args)
         results.append(type(e).__name__)
-results.append(attempt(_azure.frame_batch, 0, [("x", {KEY: "\xff"}, KEY)], max_size=10))
-results.append(attempt(_azure.frame_batch, 2, [(KEY, None, KEY)]))
+results.append(attempt(_azure.frame_batch, [("x", {KEY: "\xff"}, KEY)], False, 10))
+results.append(attempt(_azure.frame_batch, [(KEY, None, KEY)], True))
 print("frame", len(results), sorted(set(results)))
 
 # The tokens themselves carry the signature, never the key.

@@ -37,5 +37,5 @@ print(_azure.sas_token("a", "k" * 100, expiry=1))
 print(_azure.sas_token("a", "a" * 340 + "AA==", expiry=1, key_is_base64=True))
 
 # The Python layer re-exports the native functions.
-print(azure.sas_token is _azure.sas_token, azure.parse_connection_string is _azure.parse_connection_string,
-      azure.unix_time is _azure.unix_time)
+print(azure.sas_token is _azure.sas_token, azure.derive_device_key is _azure.derive_device_key,
+      azure.unix_time is _azure.unix_time, azure.crc32 is _azure.crc32)
