@@ -394,3 +394,10 @@ with client(script=[[ok()]]) as c:
     send(c)
 print("  after with")
 stats(c)
+
+print("-- HTTP/1.0 with a length but no keep-alive: closed after the response")
+c = client(script=[[R(b"HTTP/1.0 201 Created\r\nContent-Length: 0\r\n\r\n")], [ok()]])
+send(c)
+send(c)
+stats(c)
+c.close()
