@@ -92,6 +92,8 @@ oracle-test: $(MICROPYTHON)
 -include mk/bench.mk
 # Hostile input and memory stability (HARDENING_TESTS)
 -include mk/hardening.mk
+# The WiPy's configuration as shipped: unix-wipy and the qemu-wipy twin (WIPY_TWIN_TESTS)
+-include mk/wipy-twins.mk
 # Store and forward, azure.Outbox (OUTBOX_TESTS; outbox-crash: 1,000 kills)
 -include mk/outbox.mk
 # make mutants: cargo-mutants over the Rust crate (docs/mutants.md); not part of make test
@@ -114,7 +116,7 @@ endpoint-test: | deps
 e2e-test: $(MICROPYTHON)
 	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_send_e2e.py
 
-test: lint rust-test check-header upy-test stubs-test wipy-compat-test oracle-test endpoint-test e2e-test $(HARDENING_TESTS) $(OUTBOX_TESTS) $(FIRMWARE_TESTS)
+test: lint rust-test check-header upy-test stubs-test wipy-compat-test oracle-test endpoint-test e2e-test example-test $(HARDENING_TESTS) $(OUTBOX_TESTS) $(FIRMWARE_TESTS) $(WIPY_TWIN_TESTS)
 	@echo "make test: all passed"
 
 # ---- Demo ----------------------------------------------------------------------

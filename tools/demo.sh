@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MICROPYTHON=${MICROPYTHON:-build/unix/micropython}
 PY=${PY:-.venv/bin/python}
-DIR=build/demo
+DIR=${DEMO_DIR:-build/demo}
 mkdir -p "$DIR"
 
 NS=demo-ns.servicebus.windows.net

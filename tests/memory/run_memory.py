@@ -100,7 +100,7 @@ def main():
             r.get("test", "?")[:7], r["heap"], r.get("transport", "-"), r.get("n", "-"), r.get("alloc_start", "-"),
             r.get("alloc_warm", "-"), r.get("growth", "-"), r.get("min_free", "-"), r.get("ms", "-"),
             "ok" if ok else "FAIL %s" % (r.get("error") or "growth %s > %s" % (r.get("growth"), r.get("tolerance")))))
-    out = os.path.join(ROOT, "build", "test-results", "memory.json")
+    out = os.path.join(ROOT, os.environ.get("MEMORY_RESULTS") or os.path.join("build", "test-results", "memory.json"))
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         json.dump(results, f, indent=1)
