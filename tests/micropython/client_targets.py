@@ -335,3 +335,17 @@ c = client(script=[[ok()]])
 send(c, big)
 print("  body intact:", last_body[0] == big, len(last_body[0]))
 stats(c)
+
+print("-- max_size=1048576 (Standard tier): the limit itself is accepted")
+c = client(script=[[ok(), ok()]], max_size=1048576)
+batch(c, ["a", "b"])
+send(c, "c")
+stats(c)
+print("-- over max_size: ValueError before anything is sent")
+c = client(script=[[ok()]], max_size=10)
+for f, arg in ((c.send_batch, ["a" * 20]), (c.send, "b" * 11)):
+    try:
+        f(arg)
+    except ValueError:
+        print("  ValueError")
+print("  connects", socks, "sent", c.stats["sent"])
