@@ -47,3 +47,24 @@ unix-wipy-test: unix-wipy-e2e unix-wipy-hostile unix-wipy-memory unix-wipy-examp
 example-test: $(MICROPYTHON) | deps
 	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_example.py
 WIPY_TWIN_TESTS := unix-wipy-test
+
+QEMU_WIPY_DIR := $(ROOT)/build/qemu-wipy
+QEMU_WIPY_ELF := $(QEMU_WIPY_DIR)/firmware.elf
+QEMU_WIPY_ROMFS := $(QEMU_WIPY_DIR)/flash.romfs
+QEMU_WIPY_FAKES := $(wildcard $(ROOT)/tests/qemu-wipy/lib/*.py)
+QEMU_WIPY_TOOL = $(PY) $(ROOT)/tools/qemu_wipy.py
+
+qemu-wipy: $(ARM_LIB) firmware-patches wipy-lib | $(MPY_CROSS)
+	$(call port_build,qemu $(QEMU_BOARD) WiPy twin,$(QEMU_WIPY_DIR),$(MICROPY_DIR) $(WIPY_TWIN_CFLAGS),\
+		$(QEMU_MAKE) BUILD=$(QEMU_WIPY_DIR)/obj USER_C_MODULES=$(ROOT) UPY_AZURE_LIB=$(ARM_LIB) \
+		FROZEN_MANIFEST= CFLAGS_EXTRA="$(WIPY_TWIN_CFLAGS)",\
+		obj/firmware.elf:firmware.elf obj/firmware.map:firmware.map)
+	@$(QEMU_WIPY_TOOL) romfs $(QEMU_WIPY_ROMFS) --lib $(WIPY_LIB) --fakes $(ROOT)/tests/qemu-wipy/lib --micropy-dir $(MICROPY_DIR)
+
+# The module's tests and the clients (through the cc3200-style scripted
+# socket) on the float-less twin, the package loaded from /flash/lib.
+qemu-wipy-test: qemu-wipy | deps
+	$(QEMU_WIPY_TOOL) test --elf $(QEMU_WIPY_ELF) --romfs $(QEMU_WIPY_ROMFS) --micropy-dir $(MICROPY_DIR) \
+		--results $(ROOT)/build/test-results/qemu-wipy $(ROOT)/tests/micropython $(ROOT)/tests/qemu-wipy
+
+WIPY_TWIN_TESTS += qemu-wipy-test

@@ -86,4 +86,12 @@ def _connect_cc3200(addr, ca_certs, verify, timeout):
         return ss
     except OSError as e:
         sock.close()
+        # The network processor connects and shakes hands in one call. A
+        # network error (ECONNREFUSED 111, ETIMEDOUT 110, EHOSTUNREACH 113,
+        # ...) is retried by the client like any connection failure; the
+        # SimpleLink security errors (-45x: untrusted or unreadable CA,
+        # wrong name) are not, and say what to fix.
+        code = e.args[0] if e.args else None
+        if isinstance(code, int) and 0 < abs(code) < 200:
+            raise
         raise TLSError("TLS connection failed (%s): check %s holds the server's root CA (DER)" % (e, ca_certs))

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Runs MicroPython tests on the qemu twin of the WiPy (make qemu-wipy).
+
+The twin's firmware freezes nothing: like the board, it loads the azure
+package from /flash/lib. This tool builds that file system as a ROMFS image
+(the .mpy files `make wipy` builds for /flash/lib/azure, plus the scripted
+stand-ins for the cc3200's socket, ssl and time modules from
+tests/qemu-wipy/lib), has qemu load it into RAM at ROMFS_ADDR, and runs each
+test with a two-line prelude that mounts it at /flash and puts /flash/lib on
+sys.path.
+
+  tools/qemu_wipy.py romfs OUT.img --lib build/wipy/lib --fakes tests/qemu-wipy/lib
+  tools/qemu_wipy.py test --elf E --romfs IMG --micropy-dir D --results R DIR_OR_FILE...
+  tools/qemu_wipy.py run --elf E --romfs IMG SCRIPT     (prints the script's output)
+"""
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROMFS_ADDR = 0x300000  # 3 MB into the MPS2's 4 MB of RAM: above firmware and heap, below the stack
+MACHINE = "mps2-an386"
+
+
+def prelude(size):
+    return ("import vfs, uctypes, sys; vfs.mount(vfs.VfsRom(uctypes.bytearray_at(%#x, %d)), '/flash')\n"
+            "sys.path.append('/flash/lib')\n" % (ROMFS_ADDR, size))
+
+
+def qemu_cmd(elf, romfs):
+    return ("qemu-system-arm -machine %s -nographic -monitor null -semihosting -serial pty -kernel %s "
+            "-device loader,file=%s,addr=%#x" % (MACHINE, elf, romfs, ROMFS_ADDR))
+
+
+def build_romfs(out, lib, fakes, micropy_dir):
+    sys.path.insert(0, os.path.join(micropy_dir, "tools", "mpremote"))
+    from mpremote.romfs import make_romfs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(lib, os.path.join(tmp, "lib"))
+        for name in sorted(os.listdir(fakes)):
+            if name.endswith(".py"):
+                shutil.copy(os.path.join(fakes, name), os.path.join(tmp, "lib", name))
+        with contextlib.redirect_stdout(io.StringIO()):
+            img = make_romfs(tmp, mpy_cross=False)
+    with open(out, "wb") as f:
+        f.write(img)
+    print("romfs: %s, %d bytes" % (os.path.relpath(out), len(img)))
+
+
+def wrapped_tests(paths, romfs, tmp):
+    # Copies each test (and its .exp) with the prelude in front.
+    head = prelude(os.path.getsize(romfs))
+    out = []
+    for p in paths:
+        files = [os.path.join(p, f) for f in sorted(os.listdir(p)) if f.endswith(".py")] if os.path.isdir(p) else [p]
+        for f in files:
+            dst = os.path.join(tmp, os.path.basename(f))
+            with open(f) as src, open(dst, "w") as d:
+                d.write(head + src.read())
+            if os.path.exists(f + ".exp"):
+                shutil.copy(f + ".exp", dst + ".exp")
+            out.append(dst)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("romfs")
+    r.add_argument("out")
+    r.add_argument("--lib", required=True)
+    r.add_argument("--fakes", required=True)
+    r.add_argument("--micropy-dir", required=True)
+    t = sub.add_parser("test")
+    t.add_argument("--elf", required=True)
+    t.add_argument("--romfs", required=True)
+    t.add_argument("--micropy-dir", required=True)
+    t.add_argument("--results", required=True)
+    t.add_argument("paths", nargs="+")
+    u = sub.add_parser("run")
+    u.add_argument("--elf", required=True)
+    u.add_argument("--romfs", required=True)
+    u.add_argument("--micropy-dir", required=True)
+    u.add_argument("script")
+    a = ap.parse_args()
+
+    if a.cmd == "romfs":
+        build_romfs(a.out, a.lib, a.fakes, a.micropy_dir)
+        return 0
+    tests_dir = os.path.join(a.micropy_dir, "tests")
+    with tempfile.TemporaryDirectory() as tmp:
+        if a.cmd == "test":
+            # A stable place, so that results name the tests as they are.
+            tmp = os.path.join(os.path.dirname(os.path.abspath(a.romfs)), "tests")
+            shutil.rmtree(tmp, ignore_errors=True)
+            os.makedirs(tmp)
+            files = wrapped_tests(a.paths, a.romfs, tmp)
+            cmd = [sys.executable, "./run-tests.py", "-t", "execpty:" + qemu_cmd(a.elf, a.romfs), "-r", a.results] + files
+            return subprocess.call(cmd, cwd=tests_dir)
+        script = wrapped_tests([a.script], a.romfs, tmp)[0]
+        # pyboard (MicroPython's own tool) boots the board and runs the script.
+        sys.path.insert(0, os.path.join(a.micropy_dir, "tools"))
+        import pyboard
+
+        pyb = pyboard.Pyboard("execpty:" + qemu_cmd(a.elf, a.romfs))
+        try:
+            pyb.enter_raw_repl()
+            with open(script, "rb") as f:
+                out = pyb.exec_(f.read())
+        finally:
+            pyb.close()
+        sys.stdout.write(out.decode())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
