@@ -21,7 +21,16 @@ try:
 except ImportError:  # a port without sockets: token signing only
     pass
 
-try:
-    from .outbox import Outbox, OutboxFull
-except ImportError:  # a port without a file system
-    pass
+
+
+class OutboxFull(OSError):
+    """Outbox.put() with policy="reject" on a full outbox: the event was not stored."""
+
+
+def Outbox(path, max_bytes=65536, policy="drop_oldest"):
+    """The durable outbox (azure/outbox.py), imported on first use: a device
+    that never queues to flash does not carry its code in the heap (about
+    4.5 KB on a WiPy)."""
+    from .outbox import Outbox
+
+    return Outbox(path, max_bytes, policy)

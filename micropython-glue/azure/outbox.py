@@ -30,8 +30,9 @@ except NameError:  # the WiPy: no floats
     _NUM = (int, bool)
 
 
-class OutboxFull(OSError):
-    """put() with policy="reject" on a full outbox: the event was not stored."""
+# Defined by the package (azure/__init__.py), which imports this module only
+# on first use; `except azure.OutboxFull` works either way.
+from . import OutboxFull  # noqa: E402
 
 
 def _le(n, k=4):

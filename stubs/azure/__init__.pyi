@@ -7,7 +7,7 @@ from _azure import derive_device_key as derive_device_key
 from _azure import sas_token as sas_token
 from _azure import unix_time as unix_time
 
-from . import outbox as outbox
+
 from .outbox import Outbox as Outbox
 from .outbox import OutboxFull as OutboxFull
 

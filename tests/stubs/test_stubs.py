@@ -18,7 +18,7 @@ def pub(o):
     return sorted(n for n in dir(o) if not n.startswith('_'))
 print('_azure', ' '.join(pub(_azure)))
 import azure.response
-print('azure', ' '.join(n for n in pub(azure) if n not in ('client', 'transport', 'response')))
+print('azure', ' '.join(n for n in pub(azure) if n not in ('client', 'transport', 'response', 'outbox')))
 print('response', ' '.join(pub(azure.response)))
 print('Response', ' '.join(pub(azure.response.Response())))
 print('Client', ' '.join(n for n in pub(azure.EventHubClient) if n != 'from_connection_string'))
