@@ -210,7 +210,7 @@ class _Client:
         # The request's parts checked once, now, by the native framer (types,
         # empty names, host, max_size): bad input fails here, not in the
         # first send.
-        self._frame_head("x", b"", False, None, None, None)
+        _azure.frame_head("POST", path, host, None, 0, None, None, None, None, None, True, max_size)
         self._resp = Response()
         self._rbuf = bytearray(256)
         self._rview = memoryview(self._rbuf)
@@ -262,7 +262,9 @@ class _Client:
         props = _props(properties)
         if partition_key is not None and self._iot:
             raise ValueError("IoT Hub has no partition key")
-        return self._send(body, False, props, partition_key, content_type, 1)
+        if content_type is None:
+            content_type = _CT_OCTETS if self._iot else _CT_ATOM
+        return self._request("POST", self._path, body, content_type, props, partition_key, 1)
 
     def send_batch(self, events):
         """Sends a list of events in one request. Each event is a body (str or
@@ -282,33 +284,33 @@ class _Client:
                         norm = list(events)
                     norm[i] = (ev[0], p) + ev[2:]
         body = _azure.frame_batch(norm, self._iot, self.max_size)
-        return self._send(body, True, None, None, None, len(norm))
+        return self._request("POST", self._path, body, _CT_IOT_BATCH if self._iot else _CT_SB_BATCH,
+                             None, None, len(norm))
 
-    def _frame_head(self, token, body, batch, props, partition_key, content_type):
-        if batch:
-            if content_type is not None:
-                raise ValueError("a batch has its own content type")
-            content_type = _CT_IOT_BATCH if self._iot else _CT_SB_BATCH
-        elif content_type is None:
-            content_type = _CT_OCTETS if self._iot else _CT_ATOM
+    # -- one request, with the token, the connection and retries ------------
+
+    def _head(self, method, path, body, content_type, props, partition_key, query):
         # (method, path, host, token, body_len, query, content_type,
         #  properties, prefix, partition_key, keep_alive, max_size)
-        return _azure.frame_head("POST", self._path, self.host, token, len(body), self._query,
-                                 content_type, props, "iothub-app-" if self._iot else None,
-                                 partition_key, self._keep_alive, self.max_size)
+        return _azure.frame_head(method, path, self.host, self._current_token(), len(body),
+                                 self._query if query is None else query, content_type, props,
+                                 "iothub-app-" if self._iot else None, partition_key,
+                                 self._keep_alive, self.max_size)
 
-    def _head(self, body, batch, props, partition_key, content_type):
-        return self._frame_head(self._current_token(), body, batch, props, partition_key, content_type)
-
-    def _send(self, body, batch, props, partition_key, content_type, count):
+    def _request(self, method, path, body, content_type=None, props=None, partition_key=None, count=0,
+                 query=None, resp=None):
+        """Sends one request until the service answers it for good; returns
+        the status of a 2xx answer (the response is in `resp`, default
+        self._resp) or raises SendError. `count` events are counted as sent."""
+        r = self._resp if resp is None else resp
         # Frame once up front: bad input raises before anything is sent.
-        head = self._head(body, batch, props, partition_key, content_type)
+        head = self._head(method, path, body, content_type, props, partition_key, query)
         attempt = 0
         renewed = False
         while True:
             status = None
             try:
-                status = self._round_trip(head, body)
+                status = self._round_trip(head, body, r)
             except transport.TLSError:
                 self.close()
                 raise
@@ -316,7 +318,6 @@ class _Client:
                 self.close()
                 err = "connection failed (%s)" % e
             if status is not None:
-                r = self._resp
                 verdict = classify(status)
                 if verdict == 0:
                     self.stats["sent"] += count
@@ -326,20 +327,20 @@ class _Client:
                     # 401: the token may have just expired; sign a fresh one once.
                     renewed = True
                     self._token = None
-                    head = self._head(body, batch, props, partition_key, content_type)
+                    head = self._head(method, path, body, content_type, props, partition_key, query)
                     continue
                 if verdict != 3:
                     raise SendError(status, err)
             if attempt >= self.max_retries:
                 raise SendError(status, "gave up after %d attempts: %s" % (attempt + 1, err))
-            retry_after = self._resp.retry_after if status is not None else None
+            retry_after = r.retry_after if status is not None else None
             sleep_ms(_azure.backoff_ms(attempt, _rand32(), retry_after, self._backoff[0], self._backoff[1]))
             attempt += 1
             self.stats["retries"] += 1
             if self._token is None or unix_time() >= self._renew_at:
-                head = self._head(body, batch, props, partition_key, content_type)
+                head = self._head(method, path, body, content_type, props, partition_key, query)
 
-    def _round_trip(self, head, body):
+    def _round_trip(self, head, body, r):
         reused = self._sock is not None
         if not reused:
             self._sock = transport.connect(self._connect_host, self._port, self.host,
@@ -349,7 +350,7 @@ class _Client:
         self.stats["requests"] += 1
         try:
             _write(sock, head, body)
-            return self._read_response(sock)
+            return self._read_response(sock, r)
         except OSError:
             if not reused:
                 raise
@@ -359,12 +360,11 @@ class _Client:
                                               self._ca_certs, self._verify, self._timeout)
         self.stats["connects"] += 1
         _write(sock, head, body)
-        return self._read_response(sock)
+        return self._read_response(sock, r)
 
-    def _read_response(self, sock):
+    def _read_response(self, sock, r):
         # Blocking stream reads wait until the buffer is full, so ask for
         # exactly what the parser says comes next: a line, or n body bytes.
-        r = self._resp
         r.reset()
         buf = self._rbuf
         mv = self._rview

@@ -65,7 +65,7 @@ def survive(group):
     gc.collect()
     c = E(EH, endpoint=EP, publisher="dev1")
     watch(c, c.stats)
-    print(group, "then", c, c._head(b"x", False, None, None, None).split(b"\r\n")[0])
+    print(group, "then", c, c._head("POST", c._path, b"x", None, None, None, None).split(b"\r\n")[0])
 
 
 print("-- from_connection_string: wrong types and values")
