@@ -4,7 +4,8 @@
 # MICROPY_DIR, MICROPYTHON and mk/firmware.mk's qemu, wipy-build, wipy-stock,
 # QEMU_ELF and FOOTPRINT.
 #
-#   make bench                       the full run (about 2 minutes when the builds are fresh)
+#   make bench                       the full run (about 2 minutes when the builds are fresh),
+#                                    then the WiPy heap figures (bench/wipy_heap_report.py)
 #   make bench BENCH_FLAGS=--quick   fewer repetitions: a smoke test
 
 BENCH_FLAGS ?=
@@ -27,6 +28,8 @@ $(BENCH_NATIVE): bench/sas_native.c $(HOST_LIB) include/upy_azure.h
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Iinclude -o $@ $< $(HOST_LIB) -lpthread -ldl
 
-bench: $(MICROPYTHON) qemu bench-footprint bench-deps $(BENCH_NATIVE)
+bench: $(MICROPYTHON) qemu bench-footprint bench-deps $(BENCH_NATIVE) qemu-wipy
 	$(PY) bench/run.py --micropython $(MICROPYTHON) --micropy-dir $(MICROPY_DIR) \
 		--qemu-elf $(QEMU_ELF) --footprint $(BENCH_FOOTPRINT) --native $(BENCH_NATIVE) $(BENCH_FLAGS)
+	$(PY) bench/wipy_heap_report.py --footprint $(BENCH_FOOTPRINT) --elf $(QEMU_WIPY_ELF) \
+		--romfs $(QEMU_WIPY_ROMFS) --micropy-dir $(MICROPY_DIR)

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""make bench: the WiPy's heap left once a device is sending (issue #9).
+
+wipy_heap_free_after_send = the WiPy's heap (_eheap - _boot of the built
+image, build/wipy/footprint.json) minus what the azure package holds after
+import, from_connection_string, one token, one single send and one 3-event
+batch (bench/wipy_heap.py on the qemu twin, `make qemu-wipy`). The same
+figure for the configuration before issue #9 is recorded in
+bench/wipy_heap_before.json (tools/wipy_heap_before.sh re-measures it).
+Merges the keys into bench/results.json.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--footprint", default=os.path.join(ROOT, "build", "wipy", "footprint.json"))
+    ap.add_argument("--elf", default=os.path.join(ROOT, "build", "qemu-wipy", "firmware.elf"))
+    ap.add_argument("--romfs", default=os.path.join(ROOT, "build", "qemu-wipy", "flash.romfs"))
+    ap.add_argument("--micropy-dir", default=os.path.join(ROOT, "build", "micropython"))
+    ap.add_argument("--results", default=os.path.join(HERE, "results.json"))
+    a = ap.parse_args()
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "qemu_wipy.py"), "run", "--elf", a.elf,
+                          "--romfs", a.romfs, "--micropy-dir", a.micropy_dir, os.path.join(HERE, "wipy_heap.py")],
+                         capture_output=True, text=True, check=True, timeout=300).stdout
+    held = int(next(l for l in out.splitlines() if l.startswith("HELD ")).split()[1])
+    heap = json.load(open(a.footprint))["heap_bytes"]
+    before = json.load(open(os.path.join(HERE, "wipy_heap_before.json")))
+    r = {
+        "wipy_heap_bytes": heap,
+        "wipy_layer_held_bytes": held,
+        "wipy_heap_free_after_send": heap - held,
+        "wipy_heap_free_after_send_before": before["wipy_heap_free_after_send"],
+        "wipy_heap_free_gain": heap - held - before["wipy_heap_free_after_send"],
+    }
+    res = json.load(open(a.results)) if os.path.exists(a.results) else {}
+    res.update(r)
+    with open(a.results, "w") as f:
+        json.dump(res, f, indent=2)
+    for k, v in r.items():
+        print("%-36s %8d" % (k, v))
+
+
+if __name__ == "__main__":
+    main()
