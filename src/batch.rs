@@ -120,7 +120,7 @@ fn event<P: Strs + ?Sized>(
     properties: &P,
     partition_key: Option<&[u8]>,
 ) -> Result<()> {
-    if properties.count() % 2 != 0 {
+    if !properties.count().is_multiple_of(2) {
         return Err(Error::InvalidState);
     }
     if iot {

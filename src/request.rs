@@ -70,7 +70,11 @@ pub struct Head<'a> {
 /// A path given as is: `/` then visible ASCII without `?` or `#`.
 fn check_raw_path(p: &[u8]) -> Result<()> {
     match p.split_first() {
-        Some((b'/', rest)) if rest.iter().all(|&b| b > b' ' && b < 0x7f && b != b'?' && b != b'#') => {
+        Some((b'/', rest))
+            if rest
+                .iter()
+                .all(|&b| b > b' ' && b < 0x7f && b != b'?' && b != b'#') =>
+        {
             Ok(())
         }
         _ => Err(Error::InvalidPath),
@@ -95,7 +99,7 @@ pub fn frame<S: Strs + ?Sized, P: Strs + ?Sized>(
     if !valid_host(h.host) {
         return Err(Error::InvalidHost);
     }
-    if !is_token(h.method) || properties.count() % 2 != 0 {
+    if !is_token(h.method) || !properties.count().is_multiple_of(2) {
         return Err(Error::InvalidState);
     }
 
@@ -349,7 +353,16 @@ mod tests {
             frame_str(&h, &[b"hub", b""], &[]),
             Err(Error::InvalidPathSegment)
         );
-        for p in [&b""[..], b"x", b"/a b", b"/a?b", b"/a#", b"/\r\n", b"/\xc3\xa9", b"/\x7f"] {
+        for p in [
+            &b""[..],
+            b"x",
+            b"/a b",
+            b"/a?b",
+            b"/a#",
+            b"/\r\n",
+            b"/\xc3\xa9",
+            b"/\x7f",
+        ] {
             let r = Head {
                 raw_path: Some(p),
                 ..h
@@ -357,17 +370,17 @@ mod tests {
             assert_eq!(frame_str(&r, &[], &[]), Err(Error::InvalidPath), "{p:?}");
         }
         for q in [&b"a b"[..], b"a#b", b"a\r\nb", b"\xff"] {
-            let r = Head { query: Some(q), ..h };
+            let r = Head {
+                query: Some(q),
+                ..h
+            };
             assert_eq!(frame_str(&r, &[b"x"], &[]), Err(Error::InvalidPath));
         }
         for m in [&b""[..], b"GET /", b"P\rOST"] {
             let r = Head { method: m, ..h };
             assert_eq!(frame_str(&r, &[b"x"], &[]), Err(Error::InvalidState));
         }
-        assert_eq!(
-            frame_str(&h, &[b"x"], &[b"odd"]),
-            Err(Error::InvalidState)
-        );
+        assert_eq!(frame_str(&h, &[b"x"], &[b"odd"]), Err(Error::InvalidState));
         for host in [&b""[..], b"a b", b"a\r\nX: y", b"h/x", "é".as_bytes()] {
             let r = Head { host, ..h };
             assert_eq!(frame_str(&r, &[b"x"], &[]), Err(Error::InvalidHost));
@@ -418,7 +431,10 @@ mod tests {
                 Err(Error::InvalidHeaderValue)
             );
             for r in [
-                Head { token: Some(v), ..h },
+                Head {
+                    token: Some(v),
+                    ..h
+                },
                 Head {
                     content_type: Some(v),
                     ..h

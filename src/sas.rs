@@ -1,4 +1,4 @@
-//! Shared Access Signature tokens (azure-protocol.md section 1):
+//! Shared Access Signature tokens (docs/protocol.md section 1):
 //! `SharedAccessSignature sr=ENC(uri)&sig=ENC(b64(HMAC-SHA256(key, ENC(uri)\nse)))&se=se[&skn=ENC(name)]`.
 //! The signed bytes are the very bytes written as `sr`.
 
@@ -123,7 +123,11 @@ pub const DERIVED_KEY_LEN: usize = 44;
 /// The device key of an enrollment group member (DPS symmetric-key
 /// attestation): base64(HMAC-SHA256(base64decode(group_key), registration_id)).
 /// Writes the 44 characters into `out` and returns 44.
-pub fn derive_device_key(out: &mut [u8], group_key: &[u8], registration_id: &[u8]) -> Result<usize> {
+pub fn derive_device_key(
+    out: &mut [u8],
+    group_key: &[u8],
+    registration_id: &[u8],
+) -> Result<usize> {
     if registration_id.is_empty() {
         return Err(Error::EmptyRegistrationId);
     }
@@ -264,7 +268,12 @@ mod tests {
     #[test]
     fn pasted_base64_keys_with_whitespace() {
         let clean = token("h/devices/d", "a2V5a2V5a2V5", None, 9, KeyMode::Base64);
-        for k in ["a2V5a2V5a2V5\n", " a2V5a2V5a2V5", "\ta2V5a2V5a2V5\r\n", "a2V5a2V5a2V5  "] {
+        for k in [
+            "a2V5a2V5a2V5\n",
+            " a2V5a2V5a2V5",
+            "\ta2V5a2V5a2V5\r\n",
+            "a2V5a2V5a2V5  ",
+        ] {
             assert_eq!(token("h/devices/d", k, None, 9, KeyMode::Base64), clean);
         }
         let mut out = [0u8; 512];
@@ -276,7 +285,11 @@ mod tests {
                 expiry: 1,
                 key_mode: KeyMode::Base64,
             };
-            assert_eq!(build_token(&mut out, &p), Err(Error::InvalidBase64Key), "{k:?}");
+            assert_eq!(
+                build_token(&mut out, &p),
+                Err(Error::InvalidBase64Key),
+                "{k:?}"
+            );
         }
     }
 

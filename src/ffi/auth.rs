@@ -117,4 +117,3 @@ pub unsafe extern "C" fn upy_azure_expiry(unix_now: u64, ttl: u64, out: *mut u64
         Err(e) => -e.code(),
     }
 }
-

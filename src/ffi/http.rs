@@ -94,7 +94,11 @@ pub unsafe extern "C" fn upy_azure_batch_add(
 /// # Safety
 /// As for `upy_azure_batch_add`.
 #[no_mangle]
-pub unsafe extern "C" fn upy_azure_batch_finish(b: *const Batch, buf: *mut u8, cap: usize) -> isize {
+pub unsafe extern "C" fn upy_azure_batch_finish(
+    b: *const Batch,
+    buf: *mut u8,
+    cap: usize,
+) -> isize {
     ret(b
         .as_ref()
         .ok_or(Error::InvalidState)
@@ -153,7 +157,10 @@ mod tests {
         let n = unsafe { upy_azure_head(core::ptr::null_mut(), 0, &h) };
         assert!(n > 0);
         let mut out = std::vec![0u8; n as usize];
-        assert_eq!(unsafe { upy_azure_head(out.as_mut_ptr(), out.len(), &h) }, n);
+        assert_eq!(
+            unsafe { upy_azure_head(out.as_mut_ptr(), out.len(), &h) },
+            n
+        );
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             "POST /hub/publishers/dev1/messages?timeout=60&api-version=2014-01 HTTP/1.1\r\n\
@@ -171,7 +178,10 @@ mod tests {
             too_small
         );
         // A non-NULL pointer with length 0 is a (too small) buffer, not counting.
-        assert_eq!(unsafe { upy_azure_head(out.as_mut_ptr(), 0, &h) }, too_small);
+        assert_eq!(
+            unsafe { upy_azure_head(out.as_mut_ptr(), 0, &h) },
+            too_small
+        );
         assert_eq!(
             unsafe { upy_azure_head(core::ptr::null_mut(), 0, core::ptr::null()) },
             -(Error::InvalidState.code() as isize)
@@ -193,7 +203,15 @@ mod tests {
         let null = core::ptr::null_mut();
         unsafe {
             assert_eq!(
-                upy_azure_batch_add(null as *mut Batch, null, 0, s(b""), core::ptr::null(), 0, UpyAzureStr::NONE),
+                upy_azure_batch_add(
+                    null as *mut Batch,
+                    null,
+                    0,
+                    s(b""),
+                    core::ptr::null(),
+                    0,
+                    UpyAzureStr::NONE
+                ),
                 -Error::InvalidState.code()
             );
             let mut b = Batch::new(true, 1000);
@@ -203,7 +221,15 @@ mod tests {
             );
             for (body, p) in events {
                 assert_eq!(
-                    upy_azure_batch_add(&mut b, null, 0, s(body), p.as_ptr(), p.len(), UpyAzureStr::NONE),
+                    upy_azure_batch_add(
+                        &mut b,
+                        null,
+                        0,
+                        s(body),
+                        p.as_ptr(),
+                        p.len(),
+                        UpyAzureStr::NONE
+                    ),
                     0
                 );
             }
@@ -213,12 +239,28 @@ mod tests {
             let mut w = Batch::new(true, 1000);
             for (body, p) in events {
                 assert_eq!(
-                    upy_azure_batch_add(&mut w, buf.as_mut_ptr(), buf.len(), s(body), p.as_ptr(), p.len(), UpyAzureStr::NONE),
+                    upy_azure_batch_add(
+                        &mut w,
+                        buf.as_mut_ptr(),
+                        buf.len(),
+                        s(body),
+                        p.as_ptr(),
+                        p.len(),
+                        UpyAzureStr::NONE
+                    ),
                     0
                 );
             }
             assert_eq!(
-                upy_azure_batch_add(&mut w, buf.as_mut_ptr(), buf.len(), s(b"x"), core::ptr::null(), 0, s(b"pk")),
+                upy_azure_batch_add(
+                    &mut w,
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    s(b"x"),
+                    core::ptr::null(),
+                    0,
+                    s(b"pk")
+                ),
                 -Error::InvalidState.code()
             );
             assert_eq!(upy_azure_batch_finish(&w, buf.as_mut_ptr(), buf.len()), n);
