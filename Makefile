@@ -96,6 +96,8 @@ oracle-test: $(MICROPYTHON)
 -include mk/wipy-twins.mk
 # Store and forward, azure.Outbox (OUTBOX_TESTS; outbox-crash: 1,000 kills)
 -include mk/outbox.mk
+# _azure as a dynamic native module per architecture: natmod, natmod-test, dist (NATMOD_TESTS)
+-include mk/natmod.mk
 # make mutants: cargo-mutants over the Rust crate (docs/mutants.md); not part of make test
 -include mk/mutants.mk
 
@@ -116,7 +118,7 @@ endpoint-test: | deps
 e2e-test: $(MICROPYTHON)
 	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_send_e2e.py
 
-test: lint rust-test check-header upy-test stubs-test wipy-compat-test oracle-test endpoint-test e2e-test example-test $(HARDENING_TESTS) $(OUTBOX_TESTS) $(FIRMWARE_TESTS) $(WIPY_TWIN_TESTS)
+test: lint rust-test check-header upy-test stubs-test wipy-compat-test oracle-test endpoint-test e2e-test example-test $(HARDENING_TESTS) $(OUTBOX_TESTS) $(FIRMWARE_TESTS) $(WIPY_TWIN_TESTS) $(NATMOD_TESTS)
 	@echo "make test: all passed"
 
 # ---- Demo ----------------------------------------------------------------------

@@ -6,11 +6,15 @@
 #include <stdint.h>
 #include <string.h>
 
+#if MICROPY_ENABLE_DYNRUNTIME
+#include "natmod.h" // the dynamic native module (.mpy): make natmod
+#else
 #include "py/runtime.h"
 #include "py/objint.h"
 #include "py/objstr.h"
 #include "py/smallint.h"
 #include "py/mphal.h"
+#endif
 
 #include "upy_azure.h"
 #include "modazure.h"
@@ -168,7 +172,9 @@ static uint64_t azure_unix_time(void) {
         secs = azure_get_u64(now, MP_QSTR_time);
     }
     uint64_t unix_now;
-    #if MICROPY_EPOCH_IS_1970
+    #if MICROPY_ENABLE_DYNRUNTIME
+    const bool epoch_2000 = natmod_epoch_is_2000();
+    #elif MICROPY_EPOCH_IS_1970
     const bool epoch_2000 = false;
     #else
     const bool epoch_2000 = true;
@@ -189,7 +195,7 @@ static MP_DEFINE_CONST_FUN_OBJ_0(mod_azure_unix_time_obj, mod_azure_unix_time);
 
 static mp_obj_t mod_azure_sas_token(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     enum { ARG_uri, ARG_key, ARG_key_name, ARG_expiry, ARG_ttl, ARG_key_is_base64 };
-    static const mp_arg_t allowed_args[] = {
+    AZURE_ARG_TABLE mp_arg_t allowed_args[] = {
         { MP_QSTR_uri, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_key, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_key_name, MP_ARG_OBJ, {.u_obj = mp_const_none} },
@@ -267,6 +273,21 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_azure_crc32_obj, 1, 2, mod_azure_
 
 // ---- Module
 
+#if MICROPY_ENABLE_DYNRUNTIME
+// The dynamic module: its globals are filled in when it is imported.
+mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
+    MP_DYNRUNTIME_INIT_ENTRY
+    mp_store_global(MP_QSTR___name__, MP_OBJ_NEW_QSTR(MP_QSTR__azure));
+    mp_store_global(MP_QSTR_sas_token, MP_OBJ_FROM_PTR(&mod_azure_sas_token_obj));
+    mp_store_global(MP_QSTR_unix_time, MP_OBJ_FROM_PTR(&mod_azure_unix_time_obj));
+    mp_store_global(MP_QSTR_crc32, MP_OBJ_FROM_PTR(&mod_azure_crc32_obj));
+    mp_store_global(MP_QSTR_derive_device_key, MP_OBJ_FROM_PTR(&mod_azure_derive_device_key_obj));
+    mp_store_global(MP_QSTR_frame_head, MP_OBJ_FROM_PTR(&mod_azure_frame_head_obj));
+    mp_store_global(MP_QSTR_frame_batch, MP_OBJ_FROM_PTR(&mod_azure_frame_batch_obj));
+    mp_store_global(MP_QSTR_backoff_ms, MP_OBJ_FROM_PTR(&mod_azure_backoff_ms_obj));
+    MP_DYNRUNTIME_INIT_EXIT
+}
+#else
 static const mp_rom_map_elem_t mp_module_azure_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__azure) },
     { MP_ROM_QSTR(MP_QSTR_sas_token), MP_ROM_PTR(&mod_azure_sas_token_obj) },
@@ -285,6 +306,7 @@ const mp_obj_module_t mp_module_azure = {
 };
 
 MP_REGISTER_MODULE(MP_QSTR__azure, mp_module_azure);
+#endif
 
 #if !defined(__arm__)
 // Host builds: the prebuilt `core` for x86_64 is compiled for unwinding and

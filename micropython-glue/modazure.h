@@ -4,6 +4,14 @@
 
 #include "py/obj.h"
 
+// Keyword tables: in ROM in the firmware; on the stack in a dynamic module,
+// where qstrs and None are run-time values.
+#if MICROPY_ENABLE_DYNRUNTIME
+#define AZURE_ARG_TABLE const
+#else
+#define AZURE_ARG_TABLE static const
+#endif
+
 NORETURN void azure_raise(intptr_t neg_code);
 uint64_t azure_get_u64(mp_obj_t o, qstr name);
 uint32_t azure_get_u32(mp_obj_t o, qstr name);

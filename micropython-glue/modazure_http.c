@@ -7,8 +7,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#if MICROPY_ENABLE_DYNRUNTIME
+#include "natmod.h" // the dynamic native module (.mpy): make natmod
+#else
 #include "py/runtime.h"
 #include "py/objstr.h"
+#endif
 
 #include "upy_azure.h"
 #include "modazure.h"
