@@ -82,6 +82,7 @@ upy-test: $(MICROPYTHON)
 # Generated cases compared byte for byte with the official Azure SDKs.
 oracle-test: $(MICROPYTHON)
 	$(PY) tests/oracle/test_sas_oracle.py --micropython $(MICROPYTHON) --cases 1200
+	$(PY) tests/oracle/generated_exp.py --check
 
 # Firmware for the WiPy (cc3200) and the Cortex-M4 qemu board: targets
 # wipy, qemu, and FIRMWARE_TESTS (footprint, panic-free, qemu tests).
