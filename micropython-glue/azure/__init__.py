@@ -18,6 +18,22 @@ def parse_connection_string(conn_str):
 try:
     from .client import EventHubClient, ServiceBusClient, IoTHubClient, SendError
     from .transport import TLSError
+
+    class LockLostError(SendError):
+        """complete/reject/abandon refused because the message's lock expired,
+        was settled already or is unknown (IoT Hub 412 or 404, Service Bus
+        404). Settle it no more: it comes back with its delivery count raised
+        (or, when `retried` is True, an earlier attempt whose answer was lost
+        may have settled it)."""
+
+        retried = False
+
+    class ProvisioningError(SendError):
+        """Provisioning failed: `status` is the last HTTP status (None for a
+        connection failure), `text` the service's message,
+        `registration_status` DPS's verdict ("failed", "disabled", ...) or None."""
+
+        registration_status = None
 except ImportError:  # a port without sockets: token signing only
     pass
 
@@ -34,3 +50,50 @@ def Outbox(path, max_bytes=65536, policy="drop_oldest"):
     from .outbox import Outbox
 
     return Outbox(path, max_bytes, policy)
+
+
+class Message:
+    """A received message (IoT Hub cloud-to-device or Service Bus): `body`
+    (bytes), `properties` (dict, names lowercase), `message_id`,
+    `correlation_id`, `lock_token`, `content_type`, `delivery_count`,
+    `sequence_number`, `location` (Service Bus: the path it settles on).
+    Filled in by azure/receive.py."""
+
+    body = b""
+    properties = None
+    message_id = correlation_id = lock_token = content_type = None
+    delivery_count = sequence_number = location = None
+
+    def __repr__(self):
+        return "<Message %s, %d bytes>" % (self.message_id, len(self.body))
+
+
+def _dps(name, args, kw):
+    # Provisioning runs once per boot at most: azure/dps.py is imported for
+    # the call and dropped again, so no device holds its code afterwards.
+    import sys
+    from . import dps
+
+    try:
+        return getattr(dps, name)(*args, **kw)
+    finally:
+        sys.modules.pop("azure.dps", None)
+        pkg = sys.modules.get("azure")
+        if pkg is not None and "dps" in dir(pkg):
+            delattr(pkg, "dps")
+
+
+def provision(id_scope, registration_id, key, **kw):
+    """Registers with the Device Provisioning Service (azure/dps.py) and
+    returns an IoTHubClient for the assigned hub, ready to send. Keywords:
+    group_key=False, payload=None, model_id=None, endpoint=None,
+    ca_certs=None, timeout=30, and the clients' options.
+    Raises ProvisioningError."""
+    return _dps("provision", (id_scope, registration_id, key), kw)
+
+
+def provision_info(id_scope, registration_id, key, **kw):
+    """Like provision() but returns the assignment, a dict with "hub",
+    "device_id", "key" (the device key to sign with) and "payload" when
+    the service returned one: store it and skip DPS on the next boot."""
+    return _dps("provision_info", (id_scope, registration_id, key), kw)

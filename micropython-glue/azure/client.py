@@ -175,7 +175,7 @@ class _Client:
     def __init__(self, host, path, audience, key, key_name, key_is_base64, iot=False,
                  endpoint=None, ca_certs=None, insecure_disable_tls_verification=False,
                  token_ttl=3600, max_retries=6, timeout=30, max_size=MAX_SIZE_DEFAULT,
-                 keep_alive=True, backoff_base_ms=500, backoff_cap_ms=30000):
+                 keep_alive=True, backoff_base_ms=500, backoff_cap_ms=30000, receive_max=4096):
         # Checked here: a bad value would otherwise surface only inside a send
         # (or, for the retry settings, only after a first failure).
         # Types here; values (max_size's range included) by the native framer below.
@@ -203,6 +203,10 @@ class _Client:
         self._timeout = timeout
         self.max_size = max_size
         self._keep_alive = keep_alive
+        # Received message bodies kept (azure/receive.py): a longer one raises.
+        if not isinstance(receive_max, int) or not 0 < receive_max <= 1048576:
+            raise ValueError("receive_max must be an int in 1..1048576")
+        self.receive_max = receive_max
         self._backoff = (backoff_base_ms, backoff_cap_ms)
         self._token = None
         self._renew_at = 0
@@ -426,7 +430,8 @@ class ServiceBusClient(_Client):
     """Sends to a Service Bus queue or topic."""
 
     @classmethod
-    def from_connection_string(cls, conn_str, *, queue_name=None, topic_name=None, **kw):
+    def from_connection_string(cls, conn_str, *, queue_name=None, topic_name=None,
+                               subscription_name=None, **kw):
         cs = _parse_connection_string(conn_str)
         if "Endpoint" not in cs:
             raise ValueError("not a Service Bus connection string (no Endpoint=)")
@@ -434,8 +439,35 @@ class ServiceBusClient(_Client):
         if not entity:
             raise ValueError("connection string has no EntityPath: pass queue_name= or topic_name=")
         host = _sb_host(cs)
-        return cls(host, (entity, "messages"), "https://%s/%s" % (host, entity),
-                   cs["SharedAccessKey"], cs["SharedAccessKeyName"], False, **kw)
+        c = cls(host, (entity, "messages"), "https://%s/%s" % (host, entity),
+                cs["SharedAccessKey"], cs["SharedAccessKeyName"], False, **kw)
+        # receive() reads from this subscription of the topic.
+        c.subscription_name = subscription_name
+        return c
+
+    subscription_name = None
+
+    # -- receiving (azure/receive.py, imported on first use) -----------------
+
+    def receive(self, timeout=10, delete=False):
+        """The next message (peek-lock: settle it with complete or abandon;
+        delete=True: receive and delete), or None if none came within
+        `timeout` seconds (less than the client's timeout)."""
+        from .receive import sb_receive
+
+        return sb_receive(self, timeout, delete)
+
+    def complete(self, msg):
+        """Removes a peek-locked message (DELETE on its Location); LockLostError if the lock is gone."""
+        from .receive import sb_settle
+
+        return sb_settle(self, msg, "DELETE")
+
+    def abandon(self, msg):
+        """Unlocks it: the message comes back with its DeliveryCount raised."""
+        from .receive import sb_settle
+
+        return sb_settle(self, msg, "PUT")
 
 
 class IoTHubClient(_Client):
@@ -459,3 +491,38 @@ class IoTHubClient(_Client):
         # A hub-level policy key (SharedAccessKeyName=) signs with skn; a device key without.
         return cls(host, path, audience, cs["SharedAccessKey"], cs.get("SharedAccessKeyName"),
                    True, iot=True, **kw)
+
+    @property
+    def hub(self):
+        return self.host
+
+    @property
+    def device_id(self):
+        return self._path[1]
+
+    # -- cloud-to-device (azure/receive.py, imported on first use) ------------
+
+    def receive(self):
+        """The next cloud-to-device message, locked for this device (settle it
+        with complete, reject or abandon), or None when none is waiting."""
+        from .receive import iot_receive
+
+        return iot_receive(self)
+
+    def complete(self, msg):
+        """Removes the message; LockLostError if its lock expired."""
+        from .receive import iot_settle
+
+        return iot_settle(self, msg, 0)
+
+    def reject(self, msg):
+        """Dead-letters the message; LockLostError if its lock expired."""
+        from .receive import iot_settle
+
+        return iot_settle(self, msg, 1)
+
+    def abandon(self, msg):
+        """Puts the message back in the device's queue (delivery count raised)."""
+        from .receive import iot_settle
+
+        return iot_settle(self, msg, 2)
