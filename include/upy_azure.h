@@ -41,6 +41,11 @@
 #define UPY_AZURE_MAX_SIZE_LIMIT 1048576
 
 /**
+ * The default `max_size`: 256 KB, the Basic tier's limit.
+ */
+#define UPY_AZURE_MAX_SIZE_DEFAULT 262144
+
+/**
  * Longest base64 key accepted with `key_is_base64` (decodes to 258 bytes;
  * Azure keys are 44 characters).
  */

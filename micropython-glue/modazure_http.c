@@ -126,7 +126,7 @@ static mp_obj_t mod_azure_frame_head(size_t n_args, const mp_obj_t *args) {
     h.prefix = azure_opt_str(a[ARG_prefix], MP_QSTR_prefix);
     h.partition_key = azure_opt_str(a[ARG_partition_key], MP_QSTR_partition_key);
     h.keep_alive = a[ARG_keep_alive] == mp_const_none || mp_obj_is_true(a[ARG_keep_alive]);
-    h.max_size = a[ARG_max_size] == mp_const_none ? 262144 : azure_get_size(a[ARG_max_size], MP_QSTR_max_size);
+    h.max_size = a[ARG_max_size] == mp_const_none ? UPY_AZURE_MAX_SIZE_DEFAULT : azure_get_size(a[ARG_max_size], MP_QSTR_max_size);
 
     // Count (validates everything), allocate, write.
     ptrdiff_t n = upy_azure_head(NULL, 0, &h);
@@ -184,7 +184,7 @@ static mp_obj_t mod_azure_frame_batch(size_t n_args, const mp_obj_t *args) {
     mp_obj_get_array(ev_obj, &n_events, &events);
     UpyAzureBatch b0 = { 0 };
     b0.iot = n_args > 1 && mp_obj_is_true(args[1]);
-    b0.max_size = n_args > 2 ? azure_get_size(args[2], MP_QSTR_max_size) : 262144;
+    b0.max_size = n_args > 2 ? azure_get_size(args[2], MP_QSTR_max_size) : UPY_AZURE_MAX_SIZE_DEFAULT;
 
     // Pass 1 counts, pass 2 writes into a buffer of exactly that size.
     UpyAzureBatch b = b0;

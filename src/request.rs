@@ -25,6 +25,8 @@ use crate::writer::Sink;
 
 /// The largest body any tier accepts (Event Hubs / Service Bus Standard: 1 MB).
 pub const MAX_SIZE_LIMIT: usize = 1_048_576;
+/// The default `max_size`: 256 KB, the Basic tier's limit.
+pub const MAX_SIZE_DEFAULT: usize = 262_144;
 
 /// Headers this module writes itself (plus `Expect`, which it never sends):
 /// a property without a prefix may not use these names.
