@@ -109,6 +109,8 @@ def provision_info(id_scope, registration_id, key, *, group_key=False, payload=N
             st = doc.get("status")
             if st == "assigned":
                 break
+            if not isinstance(st, str):
+                raise ProvisioningError(r.status, "malformed answer: no status")
             if st != "assigning":
                 raise _refused(r.status, doc)
             op = doc.get("operationId")

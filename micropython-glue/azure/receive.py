@@ -87,6 +87,8 @@ def loads(b):
         return json.loads(b)
     except ValueError:
         pass
+    if isinstance(b, str):
+        b = b.encode()
     out = bytearray()
     quoted = esc = skip = False
     prev = 0

@@ -1,0 +1,208 @@
+try:
+    import azure
+
+    azure.IoTHubClient
+except (ImportError, AttributeError):
+    print("SKIP")  # a port without sockets: no clients
+    raise SystemExit
+
+import azure.client as C
+
+# ---- the scripted world (each test file carries its own copy) -------------
+# The clock moves only when the client sleeps; each connection answers the
+# requests written to it with the next REPLIES entry (b"": the server closes).
+T0 = 1700000000
+now = [0]
+slept = []
+REPLIES = []
+REQS = []
+
+
+def _sleep_ms(ms):
+    slept.append(ms)
+    now[0] += ms
+
+
+C.sleep_ms = _sleep_ms
+C.ticks_ms = lambda: now[0]
+C.ticks_diff = lambda a, b: a - b
+C.unix_time = lambda: T0 + now[0] // 1000
+C._rand32 = lambda: 0
+
+
+class Sock:
+    def __init__(self):
+        self.out = b""
+        self.inb = b""
+
+    def settimeout(self, t):
+        pass
+
+    def write(self, b):
+        self.out += bytes(b)
+        i = self.out.find(b"\r\n\r\n")
+        if i >= 0:
+            n = 0
+            for line in self.out[:i].split(b"\r\n"):
+                if line[:16] == b"Content-Length: ":
+                    n = int(line[16:])
+            if len(self.out) >= i + 4 + n:
+                REQS.append(self.out[:i + 4 + n])
+                self.out = self.out[i + 4 + n:]
+                self.inb += REPLIES.pop(0) if REPLIES else b""
+        return len(b)
+
+    def readinto(self, buf, n):
+        k = min(n, len(self.inb))
+        buf[:k] = self.inb[:k]
+        self.inb = self.inb[k:]
+        return k
+
+    def readline(self, n):
+        i = self.inb.find(b"\n")
+        k = len(self.inb) if i < 0 else i + 1
+        k = min(k, n)
+        line = self.inb[:k]
+        self.inb = self.inb[k:]
+        return line
+
+    def close(self):
+        pass
+
+
+C.transport.connect = lambda *a: Sock()
+
+
+def line(i=-1):
+    # The request line of request i.
+    return str(REQS[i].split(b"\r\n")[0], "ascii")
+
+
+def header(i, name):
+    for h in REQS[i].split(b"\r\n\r\n")[0].split(b"\r\n")[1:]:
+        k, v = h.split(b": ", 1)
+        if k.lower() == name:
+            return str(v, "ascii")
+
+
+def body(i=-1):
+    return REQS[i].split(b"\r\n\r\n", 1)[1]
+
+
+def reply(status, body=b"", headers=b""):
+    return b"HTTP/1.1 %d X\r\n%sContent-Length: %d\r\n\r\n%s" % (status, headers, len(body), body)
+
+
+def reset():
+    del REPLIES[:]
+    del REQS[:]
+    del slept[:]
+
+
+def err(e):
+    # An exception as its type, status and text (the key in no message).
+    return "%s %s %s" % (type(e).__name__, getattr(e, "status", "-"), e)
+# ---------------------------------------------------------------------------
+# Service Bus receive (azure/receive.py through ServiceBusClient): peek-lock
+# (POST .../messages/head), the message from BrokerProperties and the custom
+# property headers (JSON-quoted strings unquoted, integers as int, booleans,
+# other numbers as their text), complete (DELETE) and abandon (PUT) on the
+# Location path as given, receive-and-delete, 204, lock lost (404), topic
+# subscriptions, a missing Location, the timeout's range.
+KEY = "SeCrEtKeY+0123456789abcdefXYZ="
+SB = "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=%s;EntityPath=orders" % KEY
+BP = (b'BrokerProperties: {"DeliveryCount":2,"EnqueuedSequenceNumber":7,"EnqueuedTimeUtc":"Mon, 30 Nov 2026 10:00:00 GMT",'
+      b'"LockToken":"6f1c1a8e-lock","LockedUntilUtc":"Mon, 30 Nov 2026 10:01:00 GMT","MessageId":"m-7",'
+      b'"CorrelationId":"c-7","SequenceNumber":7,"State":"Active","TimeToLive":922337203685.4775,"Label":"x"}\r\n')
+PROPS = (b'Priority: "high"\r\ncount: 5\r\nneg: -3\r\nflag: true\r\noff: false\r\nratio: 2.5\r\nnothing: null\r\n'
+         b'esc: "a \\"quoted\\" \\u00e9"\r\nbig: 123456789012345678901\r\n'
+         b'Date: Mon, 30 Nov 2026 10:00:00 GMT\r\nServer: Microsoft-HTTPAPI/2.0\r\n'
+         b'Strict-Transport-Security: max-age=31536000\r\n')
+LOCKED = reply(201, b"order 7", BP + b"Location: https://ns.servicebus.windows.net/orders/messages/7/6f1c1a8e-lock\r\n"
+               b"Content-Type: text/plain\r\n" + PROPS)
+NO = reply(204)
+OK = reply(200)
+
+c = azure.ServiceBusClient.from_connection_string(SB, max_retries=1)
+
+print("-- peek-lock")
+REPLIES.append(LOCKED)
+m = c.receive(timeout=5)
+print(line(), header(-1, b"content-length"))
+print(m.body, m.message_id, m.correlation_id, m.lock_token, m.sequence_number, m.delivery_count, m.content_type)
+print(m.location)
+for k in sorted(m.properties):
+    v = m.properties[k]
+    print("  %s=%r" % (k, v.encode() if isinstance(v, str) else v))
+
+print("-- complete and abandon: DELETE and PUT on the Location path")
+REPLIES.extend([OK, OK])
+print(c.complete(m), line())
+print(c.abandon(m), line())
+print(header(-2, b"authorization") == header(0, b"authorization"))
+
+print("-- lock lost: 404 raises LockLostError; 410 (no entity) a SendError")
+reset()
+REPLIES.append(reply(404, b"<Error><Code>404</Code><Detail>MessageLockLost</Detail></Error>"))
+try:
+    c.complete(m)
+except azure.LockLostError as e:
+    print(err(e))
+    print(isinstance(e, azure.SendError), e.retried, len(REQS))
+REPLIES.append(reply(410, b"gone"))
+try:
+    c.abandon(m)
+except azure.SendError as e:
+    print(err(e), isinstance(e, azure.LockLostError))
+
+print("-- nothing within the timeout: 204, None")
+reset()
+REPLIES.append(NO)
+print(c.receive(timeout=0), line())
+
+print("-- receive and delete")
+REPLIES.append(reply(200, b"gone for good", BP.replace(b'"LockToken":"6f1c1a8e-lock",', b"") + b'Label: "x"\r\n'))
+d = c.receive(timeout=3, delete=True)
+print(line())
+print(d.body, d.message_id, d.lock_token, d.location, d.delivery_count, d.properties)
+try:
+    c.complete(d)
+except ValueError as e:
+    print("ValueError", e)
+
+print("-- no Location: the path from SequenceNumber and LockToken")
+reset()
+REPLIES.extend([reply(201, b"x", BP), OK])
+m2 = c.receive(timeout=1)
+print(m2.location)
+c.complete(m2)
+print(line())
+
+print("-- a topic subscription")
+t = azure.ServiceBusClient.from_connection_string(SB.replace("orders", "alerts"), subscription_name="dev 1", max_retries=0)
+reset()
+REPLIES.extend([reply(201, b"alert", BP + b"Location: https://ns.servicebus.windows.net/alerts/subscriptions/dev%201/messages/7/6f1c1a8e-lock\r\n"), OK, OK])
+a = t.receive(timeout=1)
+print(line(0))
+print(a.location)
+t.complete(a)
+print(line())
+t.send("to the topic")
+print(line())
+print(t.subscription_name, c.subscription_name)
+
+print("-- the timeout: an int below the client's timeout")
+for bad in (30, -1, "5", 31):
+    try:
+        c.receive(timeout=bad)
+    except ValueError as e:
+        print("ValueError", e)
+print(len(REQS))
+
+print("-- an IoT Hub message is not settled here")
+i = azure.Message()
+i.lock_token = "L"
+try:
+    c.abandon(i)
+except ValueError as e:
+    print("ValueError", e)
