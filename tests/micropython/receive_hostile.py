@@ -222,7 +222,7 @@ def cycle(n):
         REPLIES.extend([SBM, reply(200)])
         m = s.receive(timeout=1)
         s.complete(m)
-    del REQS[:]
+        del REQS[:]
 
 
 cycle(1)
