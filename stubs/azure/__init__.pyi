@@ -51,17 +51,29 @@ class EventHubClient(_Client):
                                insecure_disable_tls_verification: bool = False, token_ttl: int = 3600,
                                max_retries: int = 6, timeout: int = 30, max_size: int = 262144,
                                keep_alive: bool = True, backoff_base_ms: int = 500,
-                               backoff_cap_ms: int = 30000) -> "EventHubClient": ...
+                               backoff_cap_ms: int = 30000, receive_max: int = 4096) -> "EventHubClient": ...
 
 class ServiceBusClient(_Client):
+    subscription_name: Optional[str]
+    """The topic subscription receive() reads from (None: the queue)."""
     @classmethod
     def from_connection_string(cls, conn_str: str, *, queue_name: Optional[str] = None,
-                               topic_name: Optional[str] = None, endpoint: Optional[str] = None,
+                               topic_name: Optional[str] = None, subscription_name: Optional[str] = None,
+                               endpoint: Optional[str] = None,
                                ca_certs: Optional[str] = None,
                                insecure_disable_tls_verification: bool = False, token_ttl: int = 3600,
                                max_retries: int = 6, timeout: int = 30, max_size: int = 262144,
                                keep_alive: bool = True, backoff_base_ms: int = 500,
-                               backoff_cap_ms: int = 30000) -> "ServiceBusClient": ...
+                               backoff_cap_ms: int = 30000, receive_max: int = 4096) -> "ServiceBusClient": ...
+    def receive(self, timeout: int = 10, delete: bool = False) -> Optional["Message"]:
+        """The next message of the queue (or subscription), or None when none came within `timeout`
+        seconds (an int below the client's timeout). Peek-lock: settle it with complete or abandon
+        before the entity's lock duration ends. delete=True: receive and delete (at most once).
+        A body over receive_max raises ValueError; a malformed answer SendError."""
+    def complete(self, msg: "Message") -> int:
+        """DELETE on the message's Location: removed (200). LockLostError (404) if the lock is gone."""
+    def abandon(self, msg: "Message") -> int:
+        """PUT on the Location: unlocked (200); it comes back with DeliveryCount + 1."""
 
 class IoTHubClient(_Client):
     @classmethod
@@ -70,4 +82,71 @@ class IoTHubClient(_Client):
                                insecure_disable_tls_verification: bool = False, token_ttl: int = 3600,
                                max_retries: int = 6, timeout: int = 30, max_size: int = 262144,
                                keep_alive: bool = True, backoff_base_ms: int = 500,
-                               backoff_cap_ms: int = 30000) -> "IoTHubClient": ...
+                               backoff_cap_ms: int = 30000, receive_max: int = 4096) -> "IoTHubClient": ...
+    @property
+    def hub(self) -> str:
+        """The IoT hub's host name."""
+    @property
+    def device_id(self) -> str: ...
+    assignment: Dict[str, object]
+    """Set on the client azure.provision() returns: what provision_info() returns."""
+    def receive(self) -> Optional["Message"]:
+        """The next cloud-to-device message, locked for this device (1 minute on IoT Hub), or None
+        (204). Settle it with complete, reject or abandon. A body over receive_max raises ValueError;
+        a malformed answer (no ETag, an ETag that cannot be a lock token) SendError."""
+    def complete(self, msg: "Message") -> int:
+        """Removes the message (204). LockLostError (412/404) if the lock expired."""
+    def reject(self, msg: "Message") -> int:
+        """Dead-letters the message (204). LockLostError if the lock expired."""
+    def abandon(self, msg: "Message") -> int:
+        """Back to the device's queue (204), delivery count raised. LockLostError if the lock expired."""
+
+class LockLostError(SendError):
+    """complete/reject/abandon refused: the lock expired, the message was settled already or the token
+    is unknown (IoT Hub 412 or 404, Service Bus 404). `retried`: the request had gone out more than
+    once, so an earlier attempt whose answer was lost may have settled it."""
+
+    retried: bool
+
+class ProvisioningError(SendError):
+    """DPS refused or did not finish: `status` the last HTTP status (None: connection), `text` the
+    service's message, `registration_status` its verdict ("failed", "disabled", "assigning" on
+    timeout, ...) or None."""
+
+    registration_status: Optional[str]
+
+class Message:
+    """A received message. Property names arrive lowercase (HTTP header names)."""
+
+    body: bytes
+    properties: Dict[str, Union[str, int, bool]]
+    """IoT Hub: the iothub-app-* headers, as text. Service Bus: the custom properties, JSON-quoted
+    strings unquoted, integers as int, true/false as bool, other values (2.5, null) as their text."""
+    message_id: Optional[str]
+    correlation_id: Optional[str]
+    lock_token: Optional[str]
+    """IoT Hub: the ETag without its quotes; Service Bus: BrokerProperties.LockToken (None after delete=True)."""
+    content_type: Optional[str]
+    delivery_count: Optional[int]
+    sequence_number: Optional[int]
+    location: Union[str, Tuple[str, ...], None]
+    """Service Bus peek-lock: the path complete/abandon use (the Location header's path)."""
+
+def provision(id_scope: str, registration_id: str, key: str, *, group_key: bool = False,
+              payload: object = None, model_id: Optional[str] = None, endpoint: Optional[str] = None,
+              ca_certs: Optional[str] = None, timeout: int = 30,
+              dps_host: str = "global.azure-devices-provisioning.net", answer_max: int = 2048,
+              **client_options: object) -> IoTHubClient:
+    """Registers with the Device Provisioning Service (symmetric key; group_key=True derives the
+    device key from the enrollment group's key first), polls honouring Retry-After until assigned
+    and returns a client for the assigned hub (`.hub`, `.device_id`, `.assignment`), ready to send.
+    `endpoint` redirects every connection (DPS and the hub); `timeout` bounds the whole registration
+    and each socket read. Raises ProvisioningError (failed, disabled, 401, 404, malformed, timeout)."""
+
+def provision_info(id_scope: str, registration_id: str, key: str, *, group_key: bool = False,
+                   payload: object = None, model_id: Optional[str] = None,
+                   endpoint: Optional[str] = None, ca_certs: Optional[str] = None, timeout: int = 30,
+                   dps_host: str = "global.azure-devices-provisioning.net", answer_max: int = 2048,
+                   **client_options: object) -> Dict[str, object]:
+    """Like provision(), returning the assignment: {"hub", "device_id", "key" (base64, the key to
+    sign with), "payload" (when the service returned one)}. Store it and skip DPS on later boots."""
