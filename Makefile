@@ -82,6 +82,7 @@ upy-test: $(MICROPYTHON)
 # Generated cases compared byte for byte with the official Azure SDKs.
 oracle-test: $(MICROPYTHON)
 	$(PY) tests/oracle/test_sas_oracle.py --micropython $(MICROPYTHON) --cases 1200
+	$(PY) tests/oracle/test_dps_oracle.py --micropython $(MICROPYTHON) --cases 1000
 	$(PY) tests/oracle/generated_exp.py --check
 
 # Firmware for the WiPy (cc3200) and the Cortex-M4 qemu board: targets
@@ -117,7 +118,7 @@ endpoint-test: | deps
 
 # MicroPython -> TLS -> local endpoint -> SQLite, with fault injection.
 e2e-test: $(MICROPYTHON)
-	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_send_e2e.py
+	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_send_e2e.py tests/e2e/test_receive_e2e.py
 
 test: lint rust-test check-header upy-test stubs-test wipy-compat-test oracle-test endpoint-test e2e-test example-test $(HARDENING_TESTS) $(OUTBOX_TESTS) $(FIRMWARE_TESTS) $(WIPY_TWIN_TESTS) $(NATMOD_TESTS)
 	@echo "make test: all passed"
