@@ -167,6 +167,8 @@ static uint64_t azure_unix_time(void) {
         }
         secs = (uint64_t)f;
     } else
+    #elif MICROPY_ENABLE_DYNRUNTIME
+    now = natmod_float_clock(now);
     #endif
     {
         secs = azure_get_u64(now, MP_QSTR_time);

@@ -148,6 +148,25 @@ mp_obj_t natmod_new_int_from_ull(uint64_t v) {
     return mp_binary_op(MP_BINARY_OP_OR, hi, mp_obj_new_int_from_uint((mp_uint_t)(uint32_t)v));
 }
 
+#if !MICROPY_PY_BUILTINS_FLOAT
+#include "upy_azure.h"
+#include "modazure.h"
+
+mp_obj_t natmod_float_clock(mp_obj_t now) {
+    if (!mp_obj_is_float(now)) {
+        return now;
+    }
+    if (natmod_int_op(MP_BINARY_OP_MORE_EQUAL, now, 0) != mp_const_true) { // negative or NaN
+        azure_raise(-UPY_AZURE_ERROR_CLOCK_NOT_SET);
+    }
+    mp_obj_t limit = natmod_int_op(MP_BINARY_OP_LSHIFT, MP_OBJ_NEW_SMALL_INT(1), 64);
+    if (mp_binary_op(MP_BINARY_OP_MORE_EQUAL, now, limit) == mp_const_true) { // inf too
+        return limit;
+    }
+    return mp_call_function_n_kw(mp_load_global(MP_QSTR_int), 1, 0, &now);
+}
+#endif
+
 // ---- Clock: the year of time.gmtime(0) (or localtime(0)); 1970 without either.
 
 bool natmod_epoch_is_2000(void) {

@@ -17,7 +17,17 @@
 #define mp_type_OSError (*(mp_obj_type_t *)(mp_load_global(MP_QSTR_OSError)))
 #define mp_type_ImportError (*(mp_obj_type_t *)(mp_load_global(MP_QSTR_ImportError)))
 #define mp_type_AttributeError (*(mp_obj_type_t *)(mp_load_global(MP_QSTR_AttributeError)))
-#define mp_type_float (*(mp_obj_type_t *)(mp_load_global(MP_QSTR_float)))
+// A float clock reading is recognised by its type's name: a firmware without
+// floats has no `float` to load, and the module is built with float support
+// (its conversions through mp_fun_table) whatever the firmware has.
+#undef mp_obj_is_float
+#define mp_obj_is_float(o) (mp_obj_is_obj(o) && mp_obj_get_type(o)->name == MP_QSTR_float)
+
+// A dynamic module built without floats (armv6m, armv7m, rv32imc), loaded
+// by a firmware whose time.time() returns a float: the checks of the float
+// branch of azure_unix_time through the runtime's operations; returns an int
+// for azure_get_u64 (2**64 when too large, which it refuses).
+mp_obj_t natmod_float_clock(mp_obj_t now);
 
 // obj.h's compile-time check that t is not bool/int/str/None cannot see
 // through the run-time types above: the exact-type test it guards.

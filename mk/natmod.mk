@@ -36,6 +36,11 @@ SRC := natmod.c modazure.c modazure_http.c
 vpath %.c $(GLUE)
 CFLAGS += -I$(GLUE) -I$(ROOT)/include
 include $(MPY_DIR)/py/dynruntime.mk
+# libgcc alone (dynruntime.mk's LINK_RUNTIME=1 also brings a libc, whose
+# memcpy collides with the module's): soft-float and 64-bit helpers.
+ifeq ($(NATMOD_LIBGCC),1)
+MPY_LD_FLAGS += -l$(realpath $(shell $(CROSS)gcc $(CFLAGS_ARCH) --print-libgcc-file-name))
+endif
 $(SRC_O): $(wildcard $(GLUE)/*.h) $(ROOT)/include/upy_azure.h
 # The qstrs are collected from these files' text: natmod.h's macros too.
 $(CONFIG_H): $(GLUE)/natmod.h
@@ -48,16 +53,17 @@ NATMOD_TARGET_DIR := $(ROOT)/target/natmod
 natmod_rust_target = $(word 2,$(subst :, ,$(filter $(1):%,\
 	x64:x86_64-unknown-none armv6m:thumbv6m-none-eabi armv7m:thumbv7m-none-eabi \
 	armv7emsp:thumbv7em-none-eabihf rv32imc:riscv32imc-unknown-none-elf)))
-# libgcc for the Rust code's helpers (armv6m: division and 64-bit multiply).
 natmod_cross = $(if $(filter x64,$(1)),,$(if $(filter rv32imc,$(1)),riscv64-unknown-elf-,arm-none-eabi-))
-natmod_link_runtime = $(if $(filter armv6m armv7emsp,$(1)),1,0)
+# libgcc: armv6m's division and 64-bit helpers, armv7emsp's float conversions.
+natmod_libgcc = $(if $(filter x64,$(1)),0,1)
 # Code generation like the firmware's archives: the crate at "z" and sha2 at
 # "s" on the boards; x64 keeps Cargo.toml's profile, that of the unix build
 # it is compared with (bench: natmod_sas_ratio).
 natmod_profile = $(if $(filter x64,$(1)),,$(ARM_PROFILE_FLAGS))
 NATMOD_MPY := $(foreach a,$(NATMOD_ARCHS),$(NATMOD_DIR)/$(a)/_azure.mpy)
 
-.PHONY: natmod natmod-test natmod-unix-test natmod-unix-e2e natmod-qemu-test dist \
+.PHONY: natmod natmod-test natmod-unix-check natmod-unix-test natmod-unix-e2e natmod-qemu-test dist \
+	$(addprefix natmod-fw-,MPS2_AN385 MPS2_AN386_HF VIRT_RV32) \
 	$(addprefix natmod-,$(NATMOD_ARCHS)) $(addprefix natmod-qemu-,$(NATMOD_ARCHS))
 
 natmod: $(NATMOD_MPY)
@@ -85,7 +91,71 @@ $(NATMOD_DIR)/%/_azure.mpy: FORCE | deps micropython $(MPY_CROSS)
 		[ -z "$$bad" ] || { echo "natmod $*: the Rust object has writable data ($$bad): a dynamic module cannot hold it" >&2; exit 1; }
 	@printf 'include $(ROOT)/mk/natmod.mk\n' >$(@D)/Makefile
 	@PATH=$(dir $(PY)):$$PATH $(MAKE) --no-print-directory -C $(@D) NATMOD_INNER=1 ROOT=$(ROOT) MPY_DIR=$(MICROPY_DIR) \
-		ARCH=$* RUST_OBJ=$(@D)/upy_azure.o LINK_RUNTIME=$(call natmod_link_runtime,$*) PYTHON=$(PY) >$(@D)/build.log 2>&1 \
+		ARCH=$* RUST_OBJ=$(@D)/upy_azure.o NATMOD_LIBGCC=$(call natmod_libgcc,$*) PYTHON=$(PY) >$(@D)/build.log 2>&1 \
 		|| { tail -30 $(@D)/build.log; echo "natmod $*: failed, see $(patsubst $(ROOT)/%,%,$(@D))/build.log" >&2; exit 1; }
+
+# ---- Tests -------------------------------------------------------------------
+
+# (a) x64: a unix interpreter built WITHOUT the user module (nothing frozen);
+# _azure comes from the .mpy, the azure package from build/wipy/lib.
+UNIX_PLAIN_BUILD := $(ROOT)/build/unix-plain
+UNIX_PLAIN := $(UNIX_PLAIN_BUILD)/micropython
+NATMOD_UNIX_ENV := MICROPYTHON=$(UNIX_PLAIN) MICROPYPATH=$(NATMOD_DIR)/x64:$(WIPY_LIB)
+
+$(UNIX_PLAIN): | micropython $(MPY_CROSS)
+	$(MAKE) -C $(MICROPY_DIR)/ports/unix -j$(JOBS) BUILD=$(UNIX_PLAIN_BUILD) \
+		FROZEN_MANIFEST= MICROPY_PY_BTREE=0 >/dev/null
+	@touch $@
+
+# The interpreter must not have _azure of its own, and must load the .mpy.
+natmod-unix-check: $(UNIX_PLAIN) $(NATMOD_DIR)/x64/_azure.mpy wipy-lib
+	@! MICROPYPATH= $(UNIX_PLAIN) -c 'import _azure' 2>/dev/null || \
+		{ echo "natmod: $(UNIX_PLAIN) has a built-in _azure" >&2; exit 1; }
+	@$(NATMOD_UNIX_ENV) $(UNIX_PLAIN) -c 'import _azure, azure; assert _azure.__file__.endswith("natmod/x64/_azure.mpy"), _azure.__file__'
+
+natmod-unix-test: natmod-unix-check | deps
+	cd $(MICROPY_DIR)/tests && MICROPY_MICROPYTHON=$(UNIX_PLAIN) MICROPYPATH=$(NATMOD_DIR)/x64:$(WIPY_LIB) \
+		$(PY) ./run-tests.py --keep-path -r $(ROOT)/build/test-results/natmod-x64 -d $(ROOT)/tests/micropython
+
+# The end-to-end client suite once against the x64 .mpy.
+natmod-unix-e2e: natmod-unix-check | deps
+	$(NATMOD_UNIX_ENV) $(PY) -m unittest tests/e2e/test_send_e2e.py
+
+# (b) qemu, firmware without _azure (nothing frozen): the module's .mpy, the
+# package's .mpy files and the twin's scripted socket/ssl/time in a ROMFS
+# image in RAM (tools/qemu_wipy.py; its fake time gets a gmtime from
+# tools/natmod-overlay). armv6m runs on the Cortex-M3 board, which accepts
+# armv6m and armv7m code.
+natmod_board = $(if $(filter armv7m armv6m,$(1)),MPS2_AN385,$(if $(filter armv7emsp,$(1)),MPS2_AN386_HF,VIRT_RV32))
+# GCC 12 with rv32imac_zicsr picks 64-bit multilibs: the ISA spec of GCC 10.
+NATMOD_RV32_FLAGS := RV32_ARCH=rv32imac CFLAGS_EXTRA=-misa-spec=2.2 \
+	AFLAGS="-mabi=ilp32 -march=rv32imac -misa-spec=2.2"
+# A larger heap than the stock 140 KB: dynruntime.h cannot hand a buffer to a
+# str/bytes, so the module copies each result once and needs twice its size
+# at the peak (the hostile tests' 48 KB tokens).
+NATMOD_HEAP_SIZE := 524288
+natmod_fw_flags = MICROPY_HEAP_SIZE=$(NATMOD_HEAP_SIZE) $(if $(filter VIRT_RV32,$(1)),$(NATMOD_RV32_FLAGS))
+NATMOD_BOARDS := MPS2_AN385 MPS2_AN386_HF VIRT_RV32
+
+$(addprefix natmod-fw-,$(NATMOD_BOARDS)): natmod-fw-%: firmware-patches | $(MPY_CROSS)
+	$(call port_build,qemu $* without _azure,$(NATMOD_DIR)/qemu-$*,$(MICROPY_DIR) plain $(call natmod_fw_flags,$*),\
+		$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j$(JOBS) BOARD=$* BUILD=$(NATMOD_DIR)/qemu-$*/obj FROZEN_MANIFEST= \
+		$(call natmod_fw_flags,$*),obj/firmware.elf:firmware.elf)
+
+NATMOD_QEMU_TOOL = $(PY) $(ROOT)/tools/qemu_wipy.py
+$(addprefix natmod-qemu-,$(filter-out x64,$(NATMOD_ARCHS))): natmod-qemu-%: $(NATMOD_DIR)/%/_azure.mpy wipy-lib | deps
+	@$(MAKE) --no-print-directory natmod-fw-$(call natmod_board,$*)
+	@mkdir -p $(NATMOD_DIR)/$*/qemu
+	@$(NATMOD_QEMU_TOOL) romfs $(NATMOD_DIR)/$*/qemu/flash.romfs --lib $(WIPY_LIB) --fakes $(ROOT)/tests/qemu-wipy/lib \
+		--add $(NATMOD_DIR)/$*/_azure.mpy --overlay $(ROOT)/tools/natmod-overlay --micropy-dir $(MICROPY_DIR)
+	$(NATMOD_QEMU_TOOL) test --board $(call natmod_board,$*) --elf $(NATMOD_DIR)/qemu-$(call natmod_board,$*)/firmware.elf \
+		--romfs $(NATMOD_DIR)/$*/qemu/flash.romfs --micropy-dir $(MICROPY_DIR) \
+		--results $(ROOT)/build/test-results/natmod-$* $(ROOT)/tests/micropython
+
+natmod-qemu-test: $(addprefix natmod-qemu-,$(filter-out x64,$(NATMOD_ARCHS)))
+
+natmod-test: natmod-unix-test natmod-unix-e2e natmod-qemu-test
+	@echo "natmod-test: _azure.mpy passed on $(NATMOD_ARCHS)"
+NATMOD_TESTS := natmod-test
 
 endif

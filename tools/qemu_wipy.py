@@ -12,6 +12,12 @@ sys.path.
   tools/qemu_wipy.py romfs OUT.img --lib build/wipy/lib --fakes tests/qemu-wipy/lib
   tools/qemu_wipy.py test --elf E --romfs IMG --micropy-dir D --results R DIR_OR_FILE...
   tools/qemu_wipy.py run --elf E --romfs IMG SCRIPT     (prints the script's output)
+
+The same serves the dynamic native module's tests (make natmod-test) on
+other qemu boards: `--board` picks the machine and where the image goes in
+its RAM (MPS2_AN386 by default); `romfs --add F` puts more files (the
+_azure.mpy under test) in /flash/lib and `--overlay DIR` appends DIR's
+.py files to the fakes of the same name.
 """
 
 import argparse
@@ -23,21 +29,30 @@ import subprocess
 import sys
 import tempfile
 
-ROMFS_ADDR = 0x300000  # 3 MB into the MPS2's 4 MB of RAM: above firmware and heap, below the stack
-MACHINE = "mps2-an386"
+# board: (qemu system, machine, extra arguments, where the image goes in RAM)
+BOARDS = {
+    # 3 MB into the MPS2's 4 MB of RAM: above firmware and heap, below the stack
+    "MPS2_AN386": ("arm", "mps2-an386", "", 0x300000),
+    "MPS2_AN386_HF": ("arm", "mps2-an386", "", 0x300000),
+    "MPS2_AN385": ("arm", "mps2-an385", "", 0x300000),
+    # virt's RAM starts at 0x80000000 (128 MB); the firmware ends with its stack at 0x80610000
+    "VIRT_RV32": ("riscv32", "virt", "-bios none ", 0x80800000),
+}
+BOARD = "MPS2_AN386"
 
 
-def prelude(size):
+def prelude(size, board=BOARD):
     return ("import vfs, uctypes, sys; vfs.mount(vfs.VfsRom(uctypes.bytearray_at(%#x, %d)), '/flash')\n"
-            "sys.path.append('/flash/lib')\n" % (ROMFS_ADDR, size))
+            "sys.path.append('/flash/lib')\n" % (BOARDS[board][3], size))
 
 
-def qemu_cmd(elf, romfs):
-    return ("qemu-system-arm -machine %s -nographic -monitor null -semihosting -serial pty -kernel %s "
-            "-device loader,file=%s,addr=%#x" % (MACHINE, elf, romfs, ROMFS_ADDR))
+def qemu_cmd(elf, romfs, board=BOARD):
+    system, machine, extra, addr = BOARDS[board]
+    return ("qemu-system-%s -machine %s %s-nographic -monitor null -semihosting -serial pty -kernel %s "
+            "-device loader,file=%s,addr=%#x" % (system, machine, extra, elf, romfs, addr))
 
 
-def build_romfs(out, lib, fakes, micropy_dir):
+def build_romfs(out, lib, fakes, micropy_dir, add=(), overlay=None):
     sys.path.insert(0, os.path.join(micropy_dir, "tools", "mpremote"))
     from mpremote.romfs import make_romfs
 
@@ -46,6 +61,12 @@ def build_romfs(out, lib, fakes, micropy_dir):
         for name in sorted(os.listdir(fakes)):
             if name.endswith(".py"):
                 shutil.copy(os.path.join(fakes, name), os.path.join(tmp, "lib", name))
+        for f in add:
+            shutil.copy(f, os.path.join(tmp, "lib", os.path.basename(f)))
+        for name in sorted(os.listdir(overlay)) if overlay else ():
+            if name.endswith(".py"):
+                with open(os.path.join(overlay, name)) as src, open(os.path.join(tmp, "lib", name), "a") as dst:
+                    dst.write("\n" + src.read())
         with contextlib.redirect_stdout(io.StringIO()):
             img = make_romfs(tmp, mpy_cross=False)
     with open(out, "wb") as f:
@@ -53,9 +74,9 @@ def build_romfs(out, lib, fakes, micropy_dir):
     print("romfs: %s, %d bytes" % (os.path.relpath(out), len(img)))
 
 
-def wrapped_tests(paths, romfs, tmp):
+def wrapped_tests(paths, romfs, tmp, board=BOARD):
     # Copies each test (and its .exp) with the prelude in front.
-    head = prelude(os.path.getsize(romfs))
+    head = prelude(os.path.getsize(romfs), board)
     out = []
     for p in paths:
         files = [os.path.join(p, f) for f in sorted(os.listdir(p)) if f.endswith(".py")] if os.path.isdir(p) else [p]
@@ -77,6 +98,8 @@ def main():
     r.add_argument("--lib", required=True)
     r.add_argument("--fakes", required=True)
     r.add_argument("--micropy-dir", required=True)
+    r.add_argument("--add", action="append", default=[], help="a file to put in /flash/lib too")
+    r.add_argument("--overlay", help="a directory of .py files appended to the fakes of the same name")
     t = sub.add_parser("test")
     t.add_argument("--elf", required=True)
     t.add_argument("--romfs", required=True)
@@ -88,10 +111,12 @@ def main():
     u.add_argument("--romfs", required=True)
     u.add_argument("--micropy-dir", required=True)
     u.add_argument("script")
+    for p in (t, u):
+        p.add_argument("--board", default=BOARD, choices=sorted(BOARDS))
     a = ap.parse_args()
 
     if a.cmd == "romfs":
-        build_romfs(a.out, a.lib, a.fakes, a.micropy_dir)
+        build_romfs(a.out, a.lib, a.fakes, a.micropy_dir, a.add, a.overlay)
         return 0
     tests_dir = os.path.join(a.micropy_dir, "tests")
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,15 +125,16 @@ def main():
             tmp = os.path.join(os.path.dirname(os.path.abspath(a.romfs)), "tests")
             shutil.rmtree(tmp, ignore_errors=True)
             os.makedirs(tmp)
-            files = wrapped_tests(a.paths, a.romfs, tmp)
-            cmd = [sys.executable, "./run-tests.py", "-t", "execpty:" + qemu_cmd(a.elf, a.romfs), "-r", a.results] + files
+            files = wrapped_tests(a.paths, a.romfs, tmp, a.board)
+            cmd = [sys.executable, "./run-tests.py", "-t", "execpty:" + qemu_cmd(a.elf, a.romfs, a.board),
+                   "-r", a.results] + files
             return subprocess.call(cmd, cwd=tests_dir)
-        script = wrapped_tests([a.script], a.romfs, tmp)[0]
+        script = wrapped_tests([a.script], a.romfs, tmp, a.board)[0]
         # pyboard (MicroPython's own tool) boots the board and runs the script.
         sys.path.insert(0, os.path.join(a.micropy_dir, "tools"))
         import pyboard
 
-        pyb = pyboard.Pyboard("execpty:" + qemu_cmd(a.elf, a.romfs))
+        pyb = pyboard.Pyboard("execpty:" + qemu_cmd(a.elf, a.romfs, a.board))
         try:
             pyb.enter_raw_repl()
             with open(script, "rb") as f:
