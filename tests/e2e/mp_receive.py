@@ -179,4 +179,11 @@ def sb_stream():
            stats=q.stats, ms=time.ticks_diff(time.ticks_ms(), t0))
 
 
+def send_jobs():
+    # Jobs for examples/servicebus_worker.py.
+    q = sb(queue_name="jobs")
+    q.send_batch([("job-1", {"priority": "high"}), "fail-2", "job-3"])
+    result(sent=q.stats["sent"])
+
+
 globals()[sys.argv[1]]()

@@ -21,11 +21,10 @@ import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools"))
 
-from test_send_e2e import EH_KEY, MICROPYTHON, NS, Endpoint  # noqa: E402
+from test_send_e2e import EH_KEY, MICROPYTHON, NS, ROOT, Endpoint  # noqa: E402
 from endpoint import c2d  # noqa: E402
 
 MP = os.path.join(HERE, "mp_receive.py")
@@ -123,6 +122,52 @@ class DeviceTest(unittest.TestCase):
         self.assertEqual(e["again"], [True, 2, True])
         self.assertEqual(e["complete"], 204)
         self.assertTrue(e["empty"])
+
+
+class ExamplesTest(unittest.TestCase):
+    """examples/provision_and_listen.py (two boots: DPS, then the stored
+    assignment) and examples/servicebus_worker.py against the endpoint."""
+
+    def example(self, ep, name, **env):
+        env = dict(os.environ, AZURE_CA_CERTS=os.path.join(ep.certs, "ca.der"),
+                   AZURE_ENDPOINT="127.0.0.1:%d" % ep.port, **env)
+        p = subprocess.run([MICROPYTHON, os.path.join(ROOT, "examples", name)], env=env, capture_output=True,
+                           text=True, timeout=60, cwd=ROOT)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        return p.stdout
+
+    def test_examples(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            ep = start(tmp, "--sb-max-delivery", "3")
+            try:
+                env = dict(AZURE_ID_SCOPE=SCOPE, AZURE_REGISTRATION_ID=REGID, AZURE_GROUP_KEY=GROUP_KEY,
+                           AZURE_STATE=os.path.join(tmp, "azure.json"), AZURE_POLLS="1", AZURE_POLL_SECONDS="0")
+                c2d.enqueue(ep.db, REGID, "blink", properties={"times": "2"})
+                first = self.example(ep, "provision_and_listen.py", **env)
+                with open(env["AZURE_STATE"]) as f:
+                    stored = json.load(f)
+                c2d.enqueue(ep.db, REGID, "dance")
+                second = self.example(ep, "provision_and_listen.py", **env)
+                registrations = query(ep, "SELECT COUNT(*) FROM dps_operations")[0][0]
+                c2d_states = [s for (s,) in query(ep, "SELECT state FROM c2d_messages ORDER BY id")]
+                run(ep, "send_jobs")
+                worker = self.example(ep, "servicebus_worker.py", AZURE_SB_CONNECTION_STRING=(
+                    "Endpoint=sb://%s/;SharedAccessKeyName=DataProducer;SharedAccessKey=%s;EntityPath=jobs"
+                    % (NS, EH_KEY)), AZURE_WAIT="1", AZURE_IDLE_EXIT="1")
+                jobs = query(ep, "SELECT body, state, delivery_count FROM sb_messages WHERE entity='jobs' ORDER BY seq")
+            finally:
+                ep.stop()
+        self.assertIn("assigned to demo-hub.azure-devices.net as %s" % REGID, first)
+        self.assertIn("blinking 2 times", first)
+        self.assertIn("completed", first)
+        self.assertEqual(sorted(stored), ["device_id", "hub", "key"])
+        self.assertIn("DPS skipped", second)
+        self.assertIn("rejected", second)
+        self.assertEqual(registrations, 1)
+        self.assertEqual(c2d_states, ["completed", "rejected"])
+        self.assertIn("worker: 2 done, 3 failed attempts", worker)
+        self.assertEqual([(bytes(b), st) for b, st, _ in jobs],
+                         [(b"job-1", "completed"), (b"fail-2", "deadlettered"), (b"job-3", "completed")])
 
 
 class ServiceBusFaultTest(unittest.TestCase):
