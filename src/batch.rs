@@ -408,4 +408,13 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn max_size_limit_itself_accepted() {
+        assert!(build(KIND_EVENT_HUB, MAX_SIZE_LIMIT, &[ev(b"m", NONE, None)]).is_ok());
+        assert_eq!(
+            build(KIND_EVENT_HUB, MAX_SIZE_LIMIT + 1, &[ev(b"m", NONE, None)]),
+            Err(Error::InvalidMaxSize)
+        );
+    }
 }

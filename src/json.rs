@@ -229,4 +229,27 @@ pub(crate) mod tests {
             }
         }
     }
+
+    #[test]
+    fn utf8_boundaries() {
+        for ok in [
+            &b"\x7f"[..],
+            b"\xc2\x80",
+            b"\xe0\xa0\x80",
+            b"\xf0\x90\x80\x80",
+            b"\xf4\x8f\xbf\xbf",
+        ] {
+            assert!(is_utf8(ok), "{ok:x?}");
+        }
+        for bad in [
+            &b"\x80"[..],
+            b"\xc1\xbf",
+            b"\xe0\x9f\xbf",
+            b"\xf0\x8f\xbf\xbf",
+            b"\xf4\x90\x80\x80",
+            b"\xed\xa0\x80",
+        ] {
+            assert!(!is_utf8(bad), "{bad:x?}");
+        }
+    }
 }

@@ -546,4 +546,21 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn query_refuses_del() {
+        let h = Head {
+            query: Some(b"a=\x7f"),
+            ..post(NS, EH_QUERY)
+        };
+        assert_eq!(
+            frame_str(&h, &[b"hub", b"messages"], &[]),
+            Err(Error::InvalidPath)
+        );
+        let h = Head {
+            query: Some(b"a=~"),
+            ..post(NS, EH_QUERY)
+        };
+        assert!(frame_str(&h, &[b"hub", b"messages"], &[]).is_ok());
+    }
 }

@@ -316,4 +316,13 @@ mod tests {
             Err(Error::BufferTooSmall)
         );
     }
+
+    #[test]
+    fn max_token_len_worst_case() {
+        // "SharedAccessSignature sr=" 25, "&sig=" 5, 44 signature characters
+        // each %XX 132, "&se=" 4, 20 digits; the uri and the name x3.
+        assert_eq!(max_token_len(0, None), 25 + 5 + 132 + 4 + 20);
+        assert_eq!(max_token_len(10, Some(3)), 186 + 30 + 5 + 9);
+        assert_eq!(max_token_len(usize::MAX, None), usize::MAX);
+    }
 }

@@ -17,12 +17,3 @@ impl Strs for [&[u8]] {
         self.get(i).copied().unwrap_or_default()
     }
 }
-
-impl<const N: usize> Strs for [&[u8]; N] {
-    fn count(&self) -> usize {
-        N
-    }
-    fn at(&self, i: usize) -> &[u8] {
-        self.get(i).copied().unwrap_or_default()
-    }
-}

@@ -86,15 +86,6 @@ impl<'a> Writer<'a> {
         }
         self.push(digits.get(i..).unwrap_or(&[]))
     }
-
-    /// Reserves `n` bytes and returns them for in-place writing.
-    pub fn reserve(&mut self, n: usize) -> Result<&mut [u8]> {
-        let end = self.pos.checked_add(n).ok_or(Error::BufferTooSmall)?;
-        let start = self.pos;
-        let dst = self.buf.get_mut(start..end).ok_or(Error::BufferTooSmall)?;
-        self.pos = end;
-        Ok(dst)
-    }
 }
 
 /// Where framing code writes: a [`Writer`] over the caller's buffer, or
@@ -239,5 +230,18 @@ mod tests {
             w.push_u64(n).unwrap();
             assert_eq!(w.written(), s.as_bytes());
         }
+    }
+
+    #[test]
+    fn empty_until_written() {
+        let mut b = [0u8; 2];
+        let mut w = Writer::new(&mut b);
+        assert!(w.is_empty());
+        w.push_byte(1).unwrap();
+        assert!(!w.is_empty());
+        let mut c = Sink::counter();
+        assert!(c.is_empty());
+        c.push(b"x");
+        assert!(!c.is_empty() && c.len() == 1);
     }
 }

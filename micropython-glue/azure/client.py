@@ -363,6 +363,7 @@ class _Client:
         self._sock = sock = transport.connect(self._connect_host, self._port, self.host,
                                               self._ca_certs, self._verify, self._timeout)
         self.stats["connects"] += 1
+        self.stats["requests"] += 1  # the same request, sent again
         _write(sock, head, body)
         return self._read_response(sock, r)
 
