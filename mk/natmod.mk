@@ -62,7 +62,7 @@ natmod_libgcc = $(if $(filter x64,$(1)),0,1)
 natmod_profile = $(if $(filter x64,$(1)),,$(ARM_PROFILE_FLAGS))
 NATMOD_MPY := $(foreach a,$(NATMOD_ARCHS),$(NATMOD_DIR)/$(a)/_azure.mpy)
 
-.PHONY: natmod natmod-test natmod-unix-check natmod-unix-test natmod-unix-e2e natmod-qemu-test dist \
+.PHONY: natmod natmod-test natmod-negative natmod-unix-check natmod-unix-test natmod-unix-e2e natmod-qemu-test dist \
 	$(addprefix natmod-fw-,MPS2_AN385 MPS2_AN386_HF VIRT_RV32) \
 	$(addprefix natmod-,$(NATMOD_ARCHS)) $(addprefix natmod-qemu-,$(NATMOD_ARCHS))
 
@@ -138,7 +138,7 @@ natmod_fw_flags = MICROPY_HEAP_SIZE=$(NATMOD_HEAP_SIZE) $(if $(filter VIRT_RV32,
 NATMOD_BOARDS := MPS2_AN385 MPS2_AN386_HF VIRT_RV32
 
 $(addprefix natmod-fw-,$(NATMOD_BOARDS)): natmod-fw-%: firmware-patches | $(MPY_CROSS)
-	$(call port_build,qemu $* without _azure,$(NATMOD_DIR)/qemu-$*,$(MICROPY_DIR) plain $(call natmod_fw_flags,$*),\
+	$(call port_build,qemu $* without _azure,$(NATMOD_DIR)/qemu-$*,$(MICROPY_DIR) plain heap $(NATMOD_HEAP_SIZE),\
 		$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j$(JOBS) BOARD=$* BUILD=$(NATMOD_DIR)/qemu-$*/obj FROZEN_MANIFEST= \
 		$(call natmod_fw_flags,$*),obj/firmware.elf:firmware.elf)
 
@@ -154,7 +154,29 @@ $(addprefix natmod-qemu-,$(filter-out x64,$(NATMOD_ARCHS))): natmod-qemu-%: $(NA
 
 natmod-qemu-test: $(addprefix natmod-qemu-,$(filter-out x64,$(NATMOD_ARCHS)))
 
-natmod-test: natmod-unix-test natmod-unix-e2e natmod-qemu-test
+# Negative control: a .mpy that loads and runs but signs wrong
+# (tools/natmod_break.py) must fail the SAS vectors, on unix and on qemu.
+NATMOD_BROKEN := $(NATMOD_DIR)/broken
+NATMOD_SIGN := import _azure; print(_azure.sas_token("a/b", "k", expiry=1))
+natmod-negative: natmod-unix-check $(NATMOD_DIR)/armv7m/_azure.mpy | deps
+	@mkdir -p $(NATMOD_BROKEN)/x64 $(NATMOD_BROKEN)/armv7m
+	@$(PY) tools/natmod_break.py $(NATMOD_DIR)/x64/_azure.mpy $(NATMOD_BROKEN)/x64/_azure.mpy
+	@$(PY) tools/natmod_break.py $(NATMOD_DIR)/armv7m/_azure.mpy $(NATMOD_BROKEN)/armv7m/_azure.mpy
+	@good=$$(MICROPYPATH=$(NATMOD_DIR)/x64 $(UNIX_PLAIN) -c '$(NATMOD_SIGN)'); 		bad=$$(MICROPYPATH=$(NATMOD_BROKEN)/x64 $(UNIX_PLAIN) -c '$(NATMOD_SIGN)'); 		case "$$bad" in "SharedAccessSignature sr="*) ;; *) echo "natmod-negative: the broken .mpy does not load: $$bad" >&2; exit 1;; esac; 		[ "$$good" != "$$bad" ] || { echo "natmod-negative: the broken .mpy signs like the good one" >&2; exit 1; }
+	@if (cd $(MICROPY_DIR)/tests && MICROPY_MICROPYTHON=$(UNIX_PLAIN) MICROPYPATH=$(NATMOD_BROKEN)/x64:$(WIPY_LIB) \
+		$(PY) ./run-tests.py --keep-path -r $(ROOT)/build/test-results/natmod-broken-x64 \
+		$(ROOT)/tests/micropython/sas_vectors.py >/dev/null 2>&1); then \
+		echo "natmod-negative: sas_vectors PASSED with a .mpy that signs wrong (x64)" >&2; exit 1; fi
+	@$(MAKE) --no-print-directory natmod-fw-MPS2_AN385
+	@$(NATMOD_QEMU_TOOL) romfs $(NATMOD_BROKEN)/armv7m/flash.romfs --lib $(WIPY_LIB) --fakes $(ROOT)/tests/qemu-wipy/lib \
+		--add $(NATMOD_BROKEN)/armv7m/_azure.mpy --overlay $(ROOT)/tools/natmod-overlay --micropy-dir $(MICROPY_DIR) >/dev/null
+	@if $(NATMOD_QEMU_TOOL) test --board MPS2_AN385 --elf $(NATMOD_DIR)/qemu-MPS2_AN385/firmware.elf \
+		--romfs $(NATMOD_BROKEN)/armv7m/flash.romfs --micropy-dir $(MICROPY_DIR) \
+		--results $(ROOT)/build/test-results/natmod-broken-armv7m $(ROOT)/tests/micropython/sas_vectors.py >/dev/null 2>&1; then \
+		echo "natmod-negative: sas_vectors PASSED with a .mpy that signs wrong (armv7m, qemu)" >&2; exit 1; fi
+	@echo "natmod-negative: a .mpy that signs wrong fails sas_vectors on x64 and on qemu armv7m, as it must"
+
+natmod-test: natmod-negative natmod-unix-test natmod-unix-e2e natmod-qemu-test
 	@echo "natmod-test: _azure.mpy passed on $(NATMOD_ARCHS)"
 NATMOD_TESTS := natmod-test
 

@@ -10,6 +10,13 @@ missing=""
 for p in $APT_PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# make natmod / natmod-test: a RISC-V cross compiler with picolibc (rv32imc)
+# and qemu-system-riscv32 (qemu-system-misc)
+APT_PKGS="$APT_PKGS gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc"
+missing=""
+for p in $APT_PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
 if [ -n "$missing" ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     echo "deps: installing Debian packages:$missing"
@@ -17,7 +24,8 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-for t in thumbv7em-none-eabi thumbv7m-none-eabi; do
+# thumbv7em/thumbv7m: the firmware archives; the rest: make natmod
+for t in thumbv7em-none-eabi thumbv7m-none-eabi x86_64-unknown-none thumbv6m-none-eabi thumbv7em-none-eabihf riscv32imc-unknown-none-elf; do
     rustup target list --installed | grep -qx "$t" || rustup target add "$t"
 done
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
@@ -35,4 +43,7 @@ if [ "$(cat .venv/.requirements-hash 2>/dev/null)" != "$req_hash" ] || \
     .venv/bin/pip install -q -r tools/requirements.txt
     echo "$req_hash" > .venv/.requirements-hash
 fi
+# make natmod: MicroPython's tools/mpy_ld.py reads ELF with pyelftools and
+# libgcc through the `ar` package
+.venv/bin/python -c "import elftools, ar" 2>/dev/null || .venv/bin/pip install -q "pyelftools==0.33" "ar==1.0.1"
 echo "deps: ok"
