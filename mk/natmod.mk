@@ -94,6 +94,13 @@ $(NATMOD_DIR)/%/_azure.mpy: FORCE | deps micropython $(MPY_CROSS)
 		ARCH=$* RUST_OBJ=$(@D)/upy_azure.o NATMOD_LIBGCC=$(call natmod_libgcc,$*) PYTHON=$(PY) >$(@D)/build.log 2>&1 \
 		|| { tail -30 $(@D)/build.log; echo "natmod $*: failed, see $(patsubst $(ROOT)/%,%,$(@D))/build.log" >&2; exit 1; }
 
+# ---- Distribution: build/dist/<arch>/{_azure.mpy,azure/*.mpy,package.json}
+
+NATMOD_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(ROOT)/Cargo.toml | head -1)
+dist: $(NATMOD_MPY) wipy-lib | deps
+	@$(PY) tools/natmod_dist.py --natmod $(NATMOD_DIR) --lib $(WIPY_LIB) --out $(ROOT)/build/dist \
+		--version $(NATMOD_VERSION) $(NATMOD_ARCHS)
+
 # ---- Tests -------------------------------------------------------------------
 
 # (a) x64: a unix interpreter built WITHOUT the user module (nothing frozen);
