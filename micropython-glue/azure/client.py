@@ -340,11 +340,16 @@ class _Client:
             self.stats["connects"] += 1
         sock = self._sock
         self.stats["requests"] += 1
+        r.reset()
         try:
             _write(sock, head, body)
             return self._read_response(sock, r)
         except OSError:
-            if not reused:
+            # Only a connection that failed before any answer began (the
+            # server had closed it while idle) is reopened at once; an answer
+            # that went wrong is the server's, and goes to the retry policy
+            # (for a receive, sending again would lock a second message).
+            if not reused or r.status:
                 raise
         # A kept-alive connection the server had closed: reconnect once at once.
         self.close()
