@@ -8,21 +8,25 @@ adds the clients.
 from _azure import sas_token, unix_time, derive_device_key, crc32
 
 
-def parse_connection_string(conn_str):
-    """The portal's `Name=value;...` pairs as a dict (see azure/_connstr.py).
-
-    The parser is imported for the parse and dropped again: it runs once per
-    client and its code would otherwise stay in a small board's heap."""
+def _transient(module, name, *args):
+    # Calls azure.<module>.<name>(*args) with the module imported for the
+    # call and dropped again: code that runs once (parsing a connection
+    # string, provisioning) does not stay in a small board's heap.
     import sys
-    from . import _connstr
 
+    __import__("azure." + module)
     try:
-        return _connstr.parse_connection_string(conn_str)
+        return getattr(sys.modules["azure." + module], name)(*args)
     finally:
-        sys.modules.pop("azure._connstr", None)
+        sys.modules.pop("azure." + module, None)
         pkg = sys.modules.get("azure")
-        if pkg is not None and "_connstr" in dir(pkg):
-            delattr(pkg, "_connstr")
+        if pkg is not None and module in dir(pkg):
+            delattr(pkg, module)
+
+
+def parse_connection_string(conn_str):
+    """The portal's `Name=value;...` pairs as a dict (see azure/_connstr.py)."""
+    return _transient("_connstr", "parse_connection_string", conn_str)
 
 
 try:
@@ -79,18 +83,8 @@ class Message:
 
 
 def _dps(name, args, kw):
-    # Provisioning runs once per boot at most: azure/dps.py is imported for
-    # the call and dropped again, so no device holds its code afterwards.
-    import sys
-    from . import dps
-
-    try:
-        return getattr(dps, name)(*args, **kw)
-    finally:
-        sys.modules.pop("azure.dps", None)
-        pkg = sys.modules.get("azure")
-        if pkg is not None and "dps" in dir(pkg):
-            delattr(pkg, "dps")
+    # Provisioning runs once per boot at most (azure/dps.py, dropped after).
+    return _transient("dps", "_call", name, args, kw)
 
 
 def provision(id_scope, registration_id, key, **kw):

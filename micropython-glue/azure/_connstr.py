@@ -53,3 +53,59 @@ def parse_connection_string(s):
     if not d.get("SharedAccessKey"):
         raise ValueError(_E + "SharedAccessKey= is missing")
     return d
+
+
+def client_args(kind, conn_str, kw):
+    """(positional arguments of the client, attributes to set on it) for a
+    connection string: kind 0 Event Hubs, 1 Service Bus, 2 IoT Hub. Takes
+    the kind's own keywords out of kw (the rest are the client's options)."""
+    cs = parse_connection_string(conn_str)
+    if kind == 2:
+        if "HostName" not in cs:
+            raise ValueError("not an IoT Hub connection string (no HostName=)")
+        host = cs["HostName"]
+        device = cs.get("DeviceId") or kw.pop("device_id", None)
+        kw.pop("device_id", None)
+        if not device:
+            raise ValueError("connection string has no DeviceId: pass device_id=")
+        module = cs.get("ModuleId")
+        audience = "%s/devices/%s" % (host, device)
+        path = ("devices", device, "messages", "events")
+        if module:
+            audience += "/modules/" + module
+            path = ("devices", device, "modules", module, "messages", "events")
+        # A hub-level policy key (SharedAccessKeyName=) signs with skn; a device key without.
+        kw["iot"] = True
+        return (host, path, audience, cs["SharedAccessKey"], cs.get("SharedAccessKeyName"), True), {}
+    name = "an Event Hubs" if kind == 0 else "a Service Bus"
+    if "Endpoint" not in cs:
+        raise ValueError("not %s connection string (no Endpoint=)" % name)
+    e = cs["Endpoint"]
+    host = e[5:-1] if e.endswith("/") else e[5:]
+    key = cs["SharedAccessKey"], cs["SharedAccessKeyName"], False
+    extra = {}
+    if kind == 0:
+        hub = kw.pop("event_hub", None) or cs.get("EntityPath")
+        publisher, partition_id = kw.pop("publisher", None), kw.pop("partition_id", None)
+        if not hub:
+            raise ValueError("connection string has no EntityPath: pass event_hub=")
+        audience = "https://%s/%s" % (host, hub)
+        if publisher is not None and partition_id is not None:
+            raise ValueError("pass publisher or partition_id, not both")
+        if publisher is not None:
+            # The token is signed for this publisher only.
+            audience += "/publishers/" + publisher
+            path = (hub, "publishers", publisher, "messages")
+        elif partition_id is not None:
+            path = (hub, "partitions", partition_id, "messages")
+        else:
+            path = (hub, "messages")
+    else:
+        entity = kw.pop("queue_name", None) or kw.pop("topic_name", None) or cs.get("EntityPath")
+        kw.pop("topic_name", None)
+        if not entity:
+            raise ValueError("connection string has no EntityPath: pass queue_name= or topic_name=")
+        audience, path = "https://%s/%s" % (host, entity), (entity, "messages")
+        # receive() reads from this subscription of the topic.
+        extra["subscription_name"] = kw.pop("subscription_name", None)
+    return (host, path, audience) + key, extra

@@ -147,11 +147,18 @@ def _write(sock, head, body):
         sock.write(body)
 
 
-from . import parse_connection_string as _parse_connection_string  # noqa: E402
 
 
-def _sb_host(cs):
-    return cs["Endpoint"][5:].rstrip("/")
+def _from_connection_string(cls, kind, conn_str, kw):
+    # What a client needs from its connection string, worked out by
+    # azure/_connstr.py, loaded for this only (it runs once per client).
+    from . import _transient
+
+    args, extra = _transient("_connstr", "client_args", kind, conn_str, kw)
+    c = cls(*args, **kw)
+    for k in extra:
+        setattr(c, k, extra[k])
+    return c
 
 
 class _Client:
@@ -397,47 +404,18 @@ class EventHubClient(_Client):
     the device can only post as itself) or to one partition."""
 
     @classmethod
-    def from_connection_string(cls, conn_str, *, event_hub=None, publisher=None, partition_id=None,
-                               **kw):
-        cs = _parse_connection_string(conn_str)
-        if "Endpoint" not in cs:
-            raise ValueError("not an Event Hubs connection string (no Endpoint=)")
-        hub = event_hub or cs.get("EntityPath")
-        if not hub:
-            raise ValueError("connection string has no EntityPath: pass event_hub=")
-        host = _sb_host(cs)
-        audience = "https://%s/%s" % (host, hub)
-        if publisher is not None and partition_id is not None:
-            raise ValueError("pass publisher or partition_id, not both")
-        if publisher is not None:
-            # The token is signed for this publisher only.
-            audience += "/publishers/" + publisher
-            path = (hub, "publishers", publisher, "messages")
-        elif partition_id is not None:
-            path = (hub, "partitions", partition_id, "messages")
-        else:
-            path = (hub, "messages")
-        return cls(host, path, audience, cs["SharedAccessKey"], cs["SharedAccessKeyName"], False, **kw)
+    def from_connection_string(cls, conn_str, **kw):
+        """event_hub=, publisher= (a per-device token) or partition_id=, and the common options."""
+        return _from_connection_string(cls, 0, conn_str, kw)
 
 
 class ServiceBusClient(_Client):
     """Sends to a Service Bus queue or topic."""
 
     @classmethod
-    def from_connection_string(cls, conn_str, *, queue_name=None, topic_name=None,
-                               subscription_name=None, **kw):
-        cs = _parse_connection_string(conn_str)
-        if "Endpoint" not in cs:
-            raise ValueError("not a Service Bus connection string (no Endpoint=)")
-        entity = queue_name or topic_name or cs.get("EntityPath")
-        if not entity:
-            raise ValueError("connection string has no EntityPath: pass queue_name= or topic_name=")
-        host = _sb_host(cs)
-        c = cls(host, (entity, "messages"), "https://%s/%s" % (host, entity),
-                cs["SharedAccessKey"], cs["SharedAccessKeyName"], False, **kw)
-        # receive() reads from this subscription of the topic.
-        c.subscription_name = subscription_name
-        return c
+    def from_connection_string(cls, conn_str, **kw):
+        """queue_name= or topic_name= (and subscription_name= to receive), and the common options."""
+        return _from_connection_string(cls, 1, conn_str, kw)
 
     subscription_name = None
 
@@ -468,23 +446,9 @@ class IoTHubClient(_Client):
     """Device-to-cloud messages for one IoT Hub device (or module)."""
 
     @classmethod
-    def from_connection_string(cls, conn_str, *, device_id=None, **kw):
-        cs = _parse_connection_string(conn_str)
-        if "HostName" not in cs:
-            raise ValueError("not an IoT Hub connection string (no HostName=)")
-        host = cs["HostName"]
-        device = cs.get("DeviceId") or device_id
-        if not device:
-            raise ValueError("connection string has no DeviceId: pass device_id=")
-        module = cs.get("ModuleId")
-        audience = "%s/devices/%s" % (host, device)
-        path = ("devices", device, "messages", "events")
-        if module:
-            audience += "/modules/" + module
-            path = ("devices", device, "modules", module, "messages", "events")
-        # A hub-level policy key (SharedAccessKeyName=) signs with skn; a device key without.
-        return cls(host, path, audience, cs["SharedAccessKey"], cs.get("SharedAccessKeyName"),
-                   True, iot=True, **kw)
+    def from_connection_string(cls, conn_str, **kw):
+        """device_id= when the string has none, and the common options."""
+        return _from_connection_string(cls, 2, conn_str, kw)
 
     @property
     def hub(self):
