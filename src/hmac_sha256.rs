@@ -83,7 +83,10 @@ impl Sha256 {
         }
         let mut out = [0u8; 32];
         for (o, w) in out.chunks_exact_mut(4).zip(self.state.iter()) {
-            o.copy_from_slice(&w.to_be_bytes());
+            // (zip, not copy_from_slice: no length-mismatch panic path)
+            for (d, b) in o.iter_mut().zip(w.to_be_bytes()) {
+                *d = b;
+            }
         }
         out
     }

@@ -45,7 +45,11 @@ impl<'a> Writer<'a> {
             .buf
             .get_mut(self.pos..end)
             .ok_or(Error::BufferTooSmall)?;
-        dst.copy_from_slice(bytes);
+        // zip, not copy_from_slice: at opt-level "z" the compiler keeps
+        // copy_from_slice's length-mismatch panic (make panic-free).
+        for (d, s) in dst.iter_mut().zip(bytes) {
+            *d = *s;
+        }
         self.pos = end;
         Ok(())
     }
