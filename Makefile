@@ -75,8 +75,11 @@ lint: | deps
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 
 # MicroPython-level tests through MicroPython's own runner.
+# tests/lib holds the test harnesses the test files import (on the qemu
+# twins they are in /flash/lib); .frozen keeps the frozen azure package.
+TEST_LIB := $(ROOT)/tests/lib
 upy-test: $(MICROPYTHON)
-	cd $(MICROPY_DIR)/tests && MICROPY_MICROPYTHON=$(MICROPYTHON) $(PY) ./run-tests.py \
+	cd $(MICROPY_DIR)/tests && MICROPY_MICROPYTHON=$(MICROPYTHON) MICROPYPATH=$(TEST_LIB):.frozen $(PY) ./run-tests.py --keep-path \
 		-r $(ROOT)/build/test-results/unix -d $(ROOT)/tests/micropython
 
 # Generated cases compared byte for byte with the official Azure SDKs.

@@ -107,7 +107,7 @@ dist: $(NATMOD_MPY) wipy-lib | deps
 # _azure comes from the .mpy, the azure package from build/wipy/lib.
 UNIX_PLAIN_BUILD := $(ROOT)/build/unix-plain
 UNIX_PLAIN := $(UNIX_PLAIN_BUILD)/micropython
-NATMOD_UNIX_ENV := MICROPYTHON=$(UNIX_PLAIN) MICROPYPATH=$(NATMOD_DIR)/x64:$(WIPY_LIB)
+NATMOD_UNIX_ENV := MICROPYTHON=$(UNIX_PLAIN) MICROPYPATH=$(NATMOD_DIR)/x64:$(WIPY_LIB):$(ROOT)/tests/lib
 
 $(UNIX_PLAIN): | micropython $(MPY_CROSS)
 	$(MAKE) -C $(MICROPY_DIR)/ports/unix -j$(JOBS) BUILD=$(UNIX_PLAIN_BUILD) \
@@ -121,7 +121,7 @@ natmod-unix-check: $(UNIX_PLAIN) $(NATMOD_DIR)/x64/_azure.mpy wipy-lib
 	@$(NATMOD_UNIX_ENV) $(UNIX_PLAIN) -c 'import _azure, azure; assert _azure.__file__.endswith("natmod/x64/_azure.mpy"), _azure.__file__'
 
 natmod-unix-test: natmod-unix-check | deps
-	cd $(MICROPY_DIR)/tests && MICROPY_MICROPYTHON=$(UNIX_PLAIN) MICROPYPATH=$(NATMOD_DIR)/x64:$(WIPY_LIB) \
+	cd $(MICROPY_DIR)/tests && MICROPY_MICROPYTHON=$(UNIX_PLAIN) MICROPYPATH=$(NATMOD_DIR)/x64:$(WIPY_LIB):$(ROOT)/tests/lib \
 		$(PY) ./run-tests.py --keep-path -r $(ROOT)/build/test-results/natmod-x64 -d $(ROOT)/tests/micropython
 
 # The end-to-end client suite once against the x64 .mpy.
@@ -153,7 +153,7 @@ NATMOD_QEMU_TOOL = $(PY) $(ROOT)/tools/qemu_wipy.py
 $(addprefix natmod-qemu-,$(filter-out x64,$(NATMOD_ARCHS))): natmod-qemu-%: $(NATMOD_DIR)/%/_azure.mpy wipy-lib | deps
 	@$(MAKE) --no-print-directory natmod-fw-$(call natmod_board,$*)
 	@mkdir -p $(NATMOD_DIR)/$*/qemu
-	@$(NATMOD_QEMU_TOOL) romfs $(NATMOD_DIR)/$*/qemu/flash.romfs --lib $(WIPY_LIB) --fakes $(ROOT)/tests/qemu-wipy/lib \
+	@$(NATMOD_QEMU_TOOL) romfs $(NATMOD_DIR)/$*/qemu/flash.romfs --lib $(WIPY_LIB) --fakes $(ROOT)/tests/qemu-wipy/lib $(foreach f,$(wildcard $(ROOT)/tests/lib/*.py),--add $(f)) \
 		--add $(NATMOD_DIR)/$*/_azure.mpy --overlay $(ROOT)/tools/natmod-overlay --micropy-dir $(MICROPY_DIR)
 	$(NATMOD_QEMU_TOOL) test --board $(call natmod_board,$*) --elf $(NATMOD_DIR)/qemu-$(call natmod_board,$*)/firmware.elf \
 		--romfs $(NATMOD_DIR)/$*/qemu/flash.romfs --micropy-dir $(MICROPY_DIR) \
@@ -170,12 +170,12 @@ natmod-negative: natmod-unix-check $(NATMOD_DIR)/armv7m/_azure.mpy | deps
 	@$(PY) tools/natmod_break.py $(NATMOD_DIR)/x64/_azure.mpy $(NATMOD_BROKEN)/x64/_azure.mpy
 	@$(PY) tools/natmod_break.py $(NATMOD_DIR)/armv7m/_azure.mpy $(NATMOD_BROKEN)/armv7m/_azure.mpy
 	@good=$$(MICROPYPATH=$(NATMOD_DIR)/x64 $(UNIX_PLAIN) -c '$(NATMOD_SIGN)'); 		bad=$$(MICROPYPATH=$(NATMOD_BROKEN)/x64 $(UNIX_PLAIN) -c '$(NATMOD_SIGN)'); 		case "$$bad" in "SharedAccessSignature sr="*) ;; *) echo "natmod-negative: the broken .mpy does not load: $$bad" >&2; exit 1;; esac; 		[ "$$good" != "$$bad" ] || { echo "natmod-negative: the broken .mpy signs like the good one" >&2; exit 1; }
-	@if (cd $(MICROPY_DIR)/tests && MICROPY_MICROPYTHON=$(UNIX_PLAIN) MICROPYPATH=$(NATMOD_BROKEN)/x64:$(WIPY_LIB) \
+	@if (cd $(MICROPY_DIR)/tests && MICROPY_MICROPYTHON=$(UNIX_PLAIN) MICROPYPATH=$(NATMOD_BROKEN)/x64:$(WIPY_LIB):$(ROOT)/tests/lib \
 		$(PY) ./run-tests.py --keep-path -r $(ROOT)/build/test-results/natmod-broken-x64 \
 		$(ROOT)/tests/micropython/sas_vectors.py >/dev/null 2>&1); then \
 		echo "natmod-negative: sas_vectors PASSED with a .mpy that signs wrong (x64)" >&2; exit 1; fi
 	@$(MAKE) --no-print-directory natmod-fw-MPS2_AN385
-	@$(NATMOD_QEMU_TOOL) romfs $(NATMOD_BROKEN)/armv7m/flash.romfs --lib $(WIPY_LIB) --fakes $(ROOT)/tests/qemu-wipy/lib \
+	@$(NATMOD_QEMU_TOOL) romfs $(NATMOD_BROKEN)/armv7m/flash.romfs --lib $(WIPY_LIB) --fakes $(ROOT)/tests/qemu-wipy/lib $(foreach f,$(wildcard $(ROOT)/tests/lib/*.py),--add $(f)) \
 		--add $(NATMOD_BROKEN)/armv7m/_azure.mpy --overlay $(ROOT)/tools/natmod-overlay --micropy-dir $(MICROPY_DIR) >/dev/null
 	@if $(NATMOD_QEMU_TOOL) test --board MPS2_AN385 --elf $(NATMOD_DIR)/qemu-MPS2_AN385/firmware.elf \
 		--romfs $(NATMOD_BROKEN)/armv7m/flash.romfs --micropy-dir $(MICROPY_DIR) \
