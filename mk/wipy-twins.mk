@@ -37,7 +37,7 @@ unix-wipy-e2e: unix-wipy | deps
 unix-wipy-hostile: unix-wipy | deps
 	$(UNIX_WIPY_ENV) $(PY) -W ignore::ResourceWarning -m unittest -v tests/e2e/test_hostile_client.py
 unix-wipy-memory: unix-wipy | deps
-	$(UNIX_WIPY_ENV) MEMORY_RESULTS=build/test-results/memory-unix-wipy.json $(PY) tests/memory/run_memory.py
+	$(UNIX_WIPY_ENV) MEM_SMALL_HEAP=72k MEMORY_RESULTS=build/test-results/memory-unix-wipy.json $(PY) tests/memory/run_memory.py
 unix-wipy-example: unix-wipy | deps
 	$(UNIX_WIPY_ENV) $(PY) -m unittest -v tests/e2e/test_example.py
 

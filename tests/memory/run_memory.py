@@ -31,7 +31,10 @@ MICROPYTHON = os.environ.get("MICROPYTHON", os.path.join(ROOT, "build", "unix", 
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 from test_send_e2e import EH_KEY, NS, Endpoint  # noqa: E402
 
-SMALL_HEAP = "48k"
+# WiPy-sized. With the package loaded from .mpy files (make unix-wipy) the
+# 64-bit interpreter holds about 30 KB for code the 32-bit board holds in
+# 9 KB: that run passes MEM_SMALL_HEAP=72k to leave the same room.
+SMALL_HEAP = os.environ.get("MEM_SMALL_HEAP", "48k")
 TLS_HEAP = "128k"
 
 
