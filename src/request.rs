@@ -12,13 +12,14 @@
 //! Refused, never sent: an empty path segment (every other byte is
 //! percent-encoded, so none can change the request line), a path given as
 //! is or a query with a byte that would end the request line or start a
-//! fragment, a header name that is not an RFC 7230 token or names a header
-//! this module writes itself, a header value with a control character (CR,
-//! LF, NUL, ...) or a byte outside ASCII, an invalid host, a body larger
-//! than `max_size`, a `max_size` outside 1..=[`MAX_SIZE_LIMIT`].
+//! fragment, a header name (property prefix and name) that is not an RFC
+//! 7230 token or names a header this module writes itself, a header value
+//! with a control character (CR, LF, NUL, ...) or a byte outside ASCII, an
+//! invalid host, a body larger than `max_size`, a `max_size` outside
+//! 1..=[`MAX_SIZE_LIMIT`].
 
 use crate::error::{Error, Result};
-use crate::http::{check_value, is_token, valid_host};
+use crate::http::{check_value, is_tchar, is_token, valid_host};
 use crate::json;
 use crate::strs::Strs;
 use crate::writer::Sink;
@@ -59,7 +60,8 @@ pub struct Head<'a> {
     pub content_type: Option<&'a [u8]>,
     /// `BrokerProperties: {"PartitionKey":"..."}` (Event Hubs / Service Bus).
     pub partition_key: Option<&'a [u8]>,
-    /// Written before every property name (`iothub-app-` for IoT Hub).
+    /// Written before every property name (`iothub-app-` for IoT Hub):
+    /// token characters only, like the names.
     pub prefix: &'a [u8],
     /// The `Content-Length` (0 for a request without a body).
     pub body_len: usize,
@@ -160,6 +162,7 @@ pub fn frame<S: Strs + ?Sized, P: Strs + ?Sized>(
     for i in (0..properties.count()).step_by(2) {
         let (name, value) = (properties.at(i), properties.at(i + 1));
         if !is_token(name)
+            || !h.prefix.iter().all(|&b| is_tchar(b))
             || (h.prefix.is_empty() && RESERVED.iter().any(|n| n.eq_ignore_ascii_case(name)))
         {
             return Err(Error::InvalidHeaderName);
@@ -545,6 +548,40 @@ mod tests {
                 prop_assert!(out.is_ascii());
             }
         }
+    }
+
+    /// Found by the `request` fuzz target: the prefix was written before
+    /// each property name unchecked, so a prefix with CR LF (or any byte
+    /// outside a token) made a header injection or an invalid header name.
+    #[test]
+    fn prefix_must_keep_names_tokens() {
+        let seg: &[&[u8]] = &[b"POST"];
+        for prefix in [
+            &b"\xff"[..],
+            b"x\r\nX-Evil: 1\r\nY-",
+            b"a b",
+            b"a:",
+            "é".as_bytes(),
+        ] {
+            let h = Head {
+                prefix,
+                ..post(NS, EH_QUERY)
+            };
+            assert_eq!(
+                frame_str(&h, seg, &[b"messages", b"POST"]),
+                Err(Error::InvalidHeaderName),
+                "{prefix:?}"
+            );
+            // Without properties the prefix is never written.
+            assert!(frame_str(&h, seg, &[]).is_ok());
+        }
+        let h = Head {
+            prefix: b"x-ms-!#$%&'*+.^_`|~",
+            ..post(NS, EH_QUERY)
+        };
+        assert!(frame_str(&h, seg, &[b"p", b"v"])
+            .unwrap()
+            .contains("\r\nx-ms-!#$%&'*+.^_`|~p: v\r\n"));
     }
 
     #[test]
