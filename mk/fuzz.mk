@@ -7,7 +7,7 @@
 #   make fuzz-build    build the fuzz binaries only
 #   make fuzz-cmin     minimize the committed corpora (cargo fuzz cmin)
 #
-# FUZZ_TARGETS=response make fuzz   runs only the listed targets.
+# FUZZ_TARGETS=request make fuzz    runs only the listed targets.
 # fuzz/dict/<target>.dict, when there is one, is passed as -dict.
 # FUZZ_ARGS passes extra libFuzzer flags, e.g. FUZZ_ARGS=-max_len=8192.
 # One process, one job per target (the machine has 2 cores).
@@ -17,7 +17,7 @@
 
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 20
-FUZZ_TARGETS ?= sas request batch json crypto backoff
+FUZZ_TARGETS ?= sas device_key request batch json crypto crc32 backoff
 FUZZ_ARGS ?=
 FUZZ_TOOLCHAIN ?= +nightly
 FUZZ_DIR := $(ROOT)/fuzz

@@ -1,12 +1,17 @@
-//! `backoff::delay_ms` (and its C wrapper) with arbitrary arguments: the
-//! documented bounds hold, and the clock helpers never panic.
+//! `backoff::delay_ms` (and its C wrapper) with arbitrary arguments: equal
+//! to the documented formula computed in 128 bits, within the documented
+//! bounds. The clock helpers (`clock::to_unix`, `expiry_from_ttl` and their
+//! C wrappers `upy_azure_unix_time` / `upy_azure_expiry`) are exact or
+//! report overflow (or an unset clock).
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use upy_azure::backoff::{delay_ms, MAX_RETRY_AFTER_MS};
 use upy_azure::clock;
-use upy_azure::ffi::send::upy_azure_backoff_ms;
+use upy_azure::error::Error;
+use upy_azure::ffi::auth::{upy_azure_expiry, upy_azure_unix_time};
+use upy_azure::ffi::http::upy_azure_backoff_ms;
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -79,5 +84,25 @@ fuzz_target!(|i: Input| {
     match clock::expiry_from_ttl(i.port_seconds, i.ttl) {
         Ok(t) => assert_eq!(t as u128, i.port_seconds as u128 + i.ttl as u128),
         Err(_) => assert!(i.port_seconds.checked_add(i.ttl).is_none()),
+    }
+
+    // Their C wrappers: 0 and the value, or -code.
+    let mut t = 0xA5A5u64;
+    // SAFETY: `t` is live.
+    let r = unsafe { upy_azure_unix_time(i.port_seconds, i.epoch_is_2000, &mut t) };
+    match clock::to_unix(i.port_seconds, i.epoch_is_2000) {
+        Ok(v) => assert_eq!((r, t), (0, v)),
+        Err(e) => assert_eq!(r, -e.code()),
+    }
+    let mut t = 0xA5A5u64;
+    // SAFETY: `t` is live.
+    let r = unsafe { upy_azure_expiry(i.port_seconds, i.ttl, &mut t) };
+    if i.port_seconds < clock::MIN_PLAUSIBLE_UNIX_TIME {
+        assert_eq!(r, -Error::ClockNotSet.code());
+    } else {
+        match i.port_seconds.checked_add(i.ttl) {
+            Some(v) => assert_eq!((r, t), (0, v)),
+            None => assert_eq!(r, -Error::ExpiryOverflow.code()),
+        }
     }
 });

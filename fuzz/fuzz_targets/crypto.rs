@@ -59,7 +59,11 @@ fuzz_target!(|input: &[u8]| {
     };
     // Key lengths up to 255 (and, with bit 7 of flags, the whole rest:
     // keys longer than a block are hashed first).
-    let klen = if flags & 0x80 != 0 { rest.len() } else { (klen as usize).min(rest.len()) };
+    let klen = if flags & 0x80 != 0 {
+        rest.len()
+    } else {
+        (klen as usize).min(rest.len())
+    };
     let (key, data) = rest.split_at(klen);
     let parts = pieces(data, sizes);
 
@@ -68,7 +72,11 @@ fuzz_target!(|input: &[u8]| {
     for p in &parts {
         h.update(p);
     }
-    assert_eq!(h.finalize()[..], sha2::Sha256::digest(data)[..], "SHA-256 differs");
+    assert_eq!(
+        h.finalize()[..],
+        sha2::Sha256::digest(data)[..],
+        "SHA-256 differs"
+    );
 
     // HMAC-SHA256.
     let mut m = HmacSha256::new(key);
@@ -77,7 +85,11 @@ fuzz_target!(|input: &[u8]| {
     }
     let mut want = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
     want.update(data);
-    assert_eq!(m.finalize()[..], want.finalize().into_bytes()[..], "HMAC differs");
+    assert_eq!(
+        m.finalize()[..],
+        want.finalize().into_bytes()[..],
+        "HMAC differs"
+    );
 
     // base64 encode, into an exact and a short buffer.
     let enc = STANDARD.encode(data);
@@ -104,7 +116,10 @@ fuzz_target!(|input: &[u8]| {
             (Err(Error::InvalidBase64Key), Err(_)) => {}
             // The empty string is refused, not an empty key.
             (Err(Error::InvalidBase64Key), Ok(w)) if text.is_empty() => assert!(w.is_empty()),
-            _ => panic!("decode {:?}: got {got:?}, base64 crate {want:?}", String::from_utf8_lossy(text)),
+            _ => panic!(
+                "decode {:?}: got {got:?}, base64 crate {want:?}",
+                String::from_utf8_lossy(text)
+            ),
         }
         if let Ok(w) = &want {
             if !w.is_empty() {

@@ -9,17 +9,17 @@
 //! - `Sink::push_base64` is the base64 crate's standard encoding;
 //! - `Sink::push_percent` / `percent::encode_into` decode back to the input
 //!   and `percent::encoded_len` is exact;
-//! - `Writer::push_u64` is the decimal form; counting and writing sinks
-//!   agree on every length.
+//! - `Writer::push_u64` / `Sink::push_u64` are the decimal form; counting
+//!   and writing sinks agree on every length.
 #![no_main]
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use upy_azure::error::Error;
-use upy_azure::json::{escape_into, escaped_len, is_utf8, Sink};
+use upy_azure::json::{escape_into, escaped_len, is_utf8};
 use upy_azure::percent;
-use upy_azure::writer::Writer;
+use upy_azure::writer::{Sink, Writer};
 
 fuzz_target!(|data: &[u8]| {
     // Byte 0 picks a short-buffer size; the rest is the input.
@@ -43,9 +43,8 @@ fuzz_target!(|data: &[u8]| {
             let mut quoted = b"\"".to_vec();
             quoted.extend_from_slice(esc);
             quoted.push(b'"');
-            let back: String = serde_json::from_slice(&quoted).unwrap_or_else(|e| {
-                panic!("{e}: {:?}", String::from_utf8_lossy(&quoted))
-            });
+            let back: String = serde_json::from_slice(&quoted)
+                .unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(&quoted)));
             assert_eq!(back, text);
             // A short buffer: BufferTooSmall, and only a prefix written.
             let cut = (short as usize).min(n);
@@ -113,7 +112,10 @@ fuzz_target!(|data: &[u8]| {
     if n > 0 {
         let mut small = vec![0u8; n - 1];
         let mut w = Writer::new(&mut small);
-        assert_eq!(percent::encode_into(&mut w, data), Err(Error::BufferTooSmall));
+        assert_eq!(
+            percent::encode_into(&mut w, data),
+            Err(Error::BufferTooSmall)
+        );
     }
 
     // Decimal.

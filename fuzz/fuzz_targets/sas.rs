@@ -1,4 +1,5 @@
-//! SAS tokens with arbitrary uri, key, key name, expiry and key mode, into
+//! SAS tokens with arbitrary uri, key (base64 keys also pasted between
+//! whitespace, which the library trims), key name, expiry and key mode, into
 //! buffers of arbitrary size (too small included). The token is rebuilt
 //! independently -- std, the hmac/sha2/base64 crates (the library has its
 //! own HMAC-SHA256 and base64) and a plain percent encoder -- and must match
@@ -24,6 +25,26 @@ enum Key {
     Raw(Vec<u8>),
     /// These bytes base64-encoded by the harness: a valid base64 key.
     Encoded(Vec<u8>),
+    /// Encoded, then surrounded by whitespace as pasted (bits of the two
+    /// bytes pick space, tab, CR, LF, form feed, vertical tab).
+    Pasted(Vec<u8>, u8, u8),
+}
+
+/// Whitespace from the bits of `pick` (vertical tab is not whitespace to
+/// the library, so it must make the key invalid).
+fn ws(pick: u8) -> Vec<u8> {
+    let set = b" \t\r\n\x0c\x0b";
+    (0..pick % 4)
+        .map(|k| set[(pick >> (2 + k)) as usize % set.len()])
+        .collect()
+}
+
+/// The documented trimming: spaces, tabs, CR, LF and form feeds around.
+fn trim(k: &[u8]) -> &[u8] {
+    let w = |b: &u8| b" \t\r\n\x0c".contains(b);
+    let start = k.iter().position(|b| !w(b)).unwrap_or(k.len());
+    let end = k.iter().rposition(|b| !w(b)).map_or(start, |e| e + 1);
+    &k[start..end]
 }
 
 #[derive(Arbitrary, Debug)]
@@ -63,8 +84,18 @@ fuzz_target!(|i: Input| {
     let key = match &i.key {
         Key::Raw(k) => k.clone(),
         Key::Encoded(k) => STANDARD.encode(k).into_bytes(),
+        Key::Pasted(k, a, b) => {
+            let mut v = ws(*a);
+            v.extend_from_slice(STANDARD.encode(k).as_bytes());
+            v.extend_from_slice(&ws(*b));
+            v
+        }
     };
-    let mode = if i.base64 { KeyMode::Base64 } else { KeyMode::Raw };
+    let mode = if i.base64 {
+        KeyMode::Base64
+    } else {
+        KeyMode::Raw
+    };
 
     // What should happen, from the documentation.
     let expected: Result<Vec<u8>, Error> = (|| {
@@ -78,10 +109,11 @@ fuzz_target!(|i: Input| {
             return Err(Error::EmptyKey);
         }
         let mac_key = if i.base64 {
+            let key = trim(&key);
             if key.len() > MAX_BASE64_KEY_LEN {
                 return Err(Error::KeyTooLong);
             }
-            match KEY_B64.decode(&key) {
+            match KEY_B64.decode(key) {
                 Ok(k) if !k.is_empty() => k,
                 _ => return Err(Error::InvalidBase64Key),
             }
@@ -154,7 +186,10 @@ fuzz_target!(|i: Input| {
             assert!(size < max, "max_token_len was not enough");
         }
         (Err(e), Err(f)) => assert_eq!(e, f),
-        _ => panic!("got {got:?}, expected {:?}", expected.map(String::from_utf8)),
+        _ => panic!(
+            "got {got:?}, expected {:?}",
+            expected.map(String::from_utf8)
+        ),
     }
     if let Ok(t) = &expected {
         // Fits exactly when the buffer is at least the token's size.
@@ -167,7 +202,11 @@ fuzz_target!(|i: Input| {
     // SAFETY: every pointer is from a live slice or NULL.
     let rc = unsafe {
         upy_azure_sas_token(
-            if size == 0 { std::ptr::null_mut() } else { out2.as_mut_ptr() },
+            if size == 0 {
+                std::ptr::null_mut()
+            } else {
+                out2.as_mut_ptr()
+            },
             size,
             i.uri.as_ptr(),
             i.uri.len(),
