@@ -19,7 +19,7 @@
 //! 1..=[`MAX_SIZE_LIMIT`].
 
 use crate::error::{Error, Result};
-use crate::http::{check_value, is_tchar, is_token, valid_host};
+use crate::http::{check_value, is_token, valid_host};
 use crate::json;
 use crate::strs::Strs;
 use crate::writer::Sink;
@@ -162,8 +162,11 @@ pub fn frame<S: Strs + ?Sized, P: Strs + ?Sized>(
     for i in (0..properties.count()).step_by(2) {
         let (name, value) = (properties.at(i), properties.at(i + 1));
         if !is_token(name)
-            || !h.prefix.iter().all(|&b| is_tchar(b))
-            || (h.prefix.is_empty() && RESERVED.iter().any(|n| n.eq_ignore_ascii_case(name)))
+            || if h.prefix.is_empty() {
+                RESERVED.iter().any(|n| n.eq_ignore_ascii_case(name))
+            } else {
+                !is_token(h.prefix)
+            }
         {
             return Err(Error::InvalidHeaderName);
         }

@@ -111,6 +111,9 @@ for name in ("Host", "AUTHORIZATION", "content-length", "Content-Type", "Connect
              "Transfer-Encoding", "Expect", "Host:", "A B", "", "a:b", "(x)"):
     head(properties={name: "v"})
 head(properties={"Host": "v", "Content-Length": "9"}, prefix="iothub-app-")
+for prefix in ("x\r\nX-Evil: 1\r\n", "\u00e9", "a b", "a:", "\x00"):
+    head(properties={"k": "v"}, prefix=prefix)  # the prefix is part of the header name
+head(properties=None, prefix="x\r\n")  # no property: nothing written, nothing to refuse
 head(partition_key='"}\r\n,"x":"')
 head(partition_key='a"b\\c\td')
 head(properties={"a": "\tv w\t"})
