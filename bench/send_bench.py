@@ -131,7 +131,7 @@ def client():
 # ---- (a) one connection per event -----------------------------------------------
 
 def per_connection(n, nodelay=False):
-    cs = _azure.parse_connection_string(CS)
+    cs = azure.parse_connection_string(CS)
     host = cs["Endpoint"][5:].rstrip("/")
     hub = cs["EntityPath"]
     audience = "https://%s/%s/publishers/%s" % (host, hub, PUBLISHER)

@@ -41,6 +41,17 @@ def main():
         "wipy_heap_free_after_send_before": before["wipy_heap_free_after_send"],
         "wipy_heap_free_gain": heap - held - before["wipy_heap_free_after_send"],
     }
+    # The dynamic native modules' figures (bench/natmod_bench.py), when run.
+    nat = os.path.join(HERE, "natmod-results.json")
+    if os.path.exists(nat):
+        n = json.load(open(nat))
+        for arch, size in n.get("natmod_mpy_bytes", {}).items():
+            r["natmod_mpy_bytes_" + arch] = size
+        h = n.get("natmod_heap_armv7m", {})
+        if "after_import_azure_bytes" in h:
+            r["natmod_heap_after_import_azure_armv7m"] = h["after_import_azure_bytes"]
+        if "natmod_sas_ratio" in n:
+            r["natmod_sas_ratio"] = n["natmod_sas_ratio"]
     res = json.load(open(a.results)) if os.path.exists(a.results) else {}
     res.update(r)
     with open(a.results, "w") as f:

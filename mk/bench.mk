@@ -28,7 +28,8 @@ $(BENCH_NATIVE): bench/sas_native.c $(HOST_LIB) include/upy_azure.h
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Iinclude -o $@ $< $(HOST_LIB) -lpthread -ldl
 
-bench: $(MICROPYTHON) qemu bench-footprint bench-deps $(BENCH_NATIVE) qemu-wipy
+bench: $(MICROPYTHON) qemu bench-footprint bench-deps $(BENCH_NATIVE) qemu-wipy natmod-test
+	$(PY) bench/natmod_bench.py
 	$(PY) bench/run.py --micropython $(MICROPYTHON) --micropy-dir $(MICROPY_DIR) \
 		--qemu-elf $(QEMU_ELF) --footprint $(BENCH_FOOTPRINT) --native $(BENCH_NATIVE) $(BENCH_FLAGS)
 	$(PY) bench/wipy_heap_report.py --footprint $(BENCH_FOOTPRINT) --elf $(QEMU_WIPY_ELF) \
