@@ -331,7 +331,7 @@ class _Client:
                 if verdict != 3:
                     raise SendError(status, err)
             if attempt >= self.max_retries:
-                raise SendError(status, "gave up after %d attempts: %s" % (attempt + 1, err))
+                raise SendError(status, "gave up after %d attempt%s: %s" % (attempt + 1, "s" if attempt else "", err))
             retry_after = r.retry_after if status is not None else None
             sleep_ms(_azure.backoff_ms(attempt, _rand32(), retry_after, self._backoff[0], self._backoff[1]))
             attempt += 1
