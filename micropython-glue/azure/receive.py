@@ -19,43 +19,17 @@ _SB_QUERY = "api-version=2014-01"
 _IOT_KEEP = (b"etag", b"iothub-", b"contenttype", b"contentencoding")
 _SB_KEEP = (b"brokerproperties", b"location", b"content-type")
 # Service Bus sends each custom property as a header of its own; these are
-# not properties (the framing ones never reach the kept headers).
+# not properties (the framing ones never reach the kept headers). The reader
+# keeps at most response.MAX_KEPT headers per message.
 _SB_NOT_PROPS = (b"content-length", b"transfer-encoding", b"connection", b"retry-after", b"date",
                  b"server", b"strict-transport-security") + _SB_KEEP
-MAX_HEADERS = 48  # kept headers per message: a server sending thousands cannot fill the heap
-
-
-class _Rx(Response):
-    """The reader for received messages: bounded in headers kept; with
-    `every`, every header that is not HTTP's own is kept (Service Bus
-    custom properties have arbitrary names)."""
-
-    def __init__(self, keep, body_cap, every):
-        Response.__init__(self, keep, body_cap)
-        self.every = every
-
-    def _header(self, line, cut):
-        Response._header(self, line, cut)
-        if self.every:
-            i = line.find(b":")
-            name = line[:i].lower()
-            if i > 0 and name not in _SB_NOT_PROPS:
-                if cut:
-                    self._fail("HTTP response header line too long")
-                try:
-                    self.headers[str(name, "ascii")] = str(line[i + 1:].strip(), "utf-8")
-                except (UnicodeError, ValueError):
-                    self._fail()
-        if len(self.headers) > MAX_HEADERS:
-            self._fail("more than %d message headers" % MAX_HEADERS)
-
-
 def _reader(c, every):
     r = getattr(c, "_rx", None)
     # Allocated once per client (the body buffer is receive_max bytes) and
     # reused: repeated receives leave nothing behind to fragment the heap.
     if r is None or r.body_cap != c.receive_max:
-        c._rx = r = _Rx(_SB_KEEP if every else _IOT_KEEP, c.receive_max, every)
+        c._rx = r = Response(_SB_KEEP if every else _IOT_KEEP, c.receive_max,
+                                keep_all_but=_SB_NOT_PROPS if every else None)
     return r
 
 

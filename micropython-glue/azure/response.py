@@ -21,6 +21,7 @@ that is not HTTP raises OSError; after an error every call fails until
 
 LINE_CAP = 1024  # BrokerProperties of a Service Bus message is a few hundred bytes
 EXCERPT = 128  # body bytes kept by default (the service's error text)
+MAX_KEPT = 48  # headers kept per response: a server sending thousands cannot fill the heap
 _BAD = "malformed or truncated HTTP response"
 _TCHAR = b"!#$%&'*+-.^_`|~"
 _HEX = b"0123456789abcdefABCDEF"
@@ -47,10 +48,14 @@ def _has_token(value, t):
 class Response:
     """`keep`: lowercase header names (bytes) to keep in `headers`, a dict of
     str (a name ending in "-" keeps every header with that prefix);
-    `body_cap`: body bytes kept in `body` (a longer body sets `body_cut`)."""
+    `keep_all_but`: when given, every other header is kept too, but for the
+    names listed (Service Bus sends custom properties as headers of any
+    name); at most MAX_KEPT are kept. `body_cap`: body bytes kept in `body`
+    (a longer body sets `body_cut`)."""
 
-    def __init__(self, keep=(), body_cap=EXCERPT):
+    def __init__(self, keep=(), body_cap=EXCERPT, *, keep_all_but=None):
         self.keep = keep
+        self.keep_all_but = keep_all_but
         self.body_cap = body_cap
         # Allocated once: a reader reused for every request leaves nothing
         # behind to fragment a small heap (body bytes, header dict).
@@ -230,13 +235,19 @@ class Response:
             return
         for k in self.keep:
             if name == k or (k[-1:] == b"-" and name.startswith(k)):
-                if cut:
-                    self._fail("HTTP response header line too long")
-                try:
-                    self.headers[str(name, "ascii")] = str(line[i + 1:].strip(), "utf-8")
-                except (UnicodeError, ValueError):
-                    self._fail()
+                break
+        else:
+            if self.keep_all_but is None or name in self.keep_all_but:
                 return
+        if cut:
+            self._fail("HTTP response header line too long")
+        try:
+            key = str(name, "ascii")
+            if key not in self.headers and len(self.headers) >= MAX_KEPT:
+                self._fail("more than %d message headers" % MAX_KEPT)
+            self.headers[key] = str(line[i + 1:].strip(), "utf-8")
+        except (UnicodeError, ValueError):
+            self._fail()
 
     def eof(self):
         """The connection closed: completes a body that runs until close;

@@ -6,11 +6,14 @@ _Bytes = Union[bytes, bytearray, memoryview]
 
 LINE_CAP: int
 EXCERPT: int
+MAX_KEPT: int
 
 class Response:
     """Incremental HTTP/1.1 response reader, fed whatever bytes arrive."""
 
     keep: Tuple[bytes, ...]
+    keep_all_but: Union[Tuple[bytes, ...], None]
+    """When set, every header is kept but these (at most MAX_KEPT in all)."""
     body_cap: int
     status: int
     complete: bool
@@ -26,7 +29,8 @@ class Response:
     want: int
     """What to read next: 0 a line, n > 0 exactly n body bytes, 2**32-1 until the connection closes."""
 
-    def __init__(self, keep: Tuple[bytes, ...] = (), body_cap: int = 128) -> None: ...
+    def __init__(self, keep: Tuple[bytes, ...] = (), body_cap: int = 128, *,
+                 keep_all_but: Union[Tuple[bytes, ...], None] = None) -> None: ...
     def feed(self, data: _Bytes) -> int:
         """Consumes bytes; returns how many (fewer only once complete)."""
     def eof(self) -> None:
