@@ -1,8 +1,8 @@
 """Azure Event Hubs, Service Bus and IoT Hub for MicroPython.
 
-The signing, framing and response reading run in the native module
+Signing, key derivation and request framing run in the native module
 `_azure` (Rust), the same on every board; this package re-exports it and
-adds the clients.
+adds the response reader, connection strings and the clients.
 """
 
 from _azure import sas_token, unix_time, derive_device_key, crc32
@@ -50,7 +50,6 @@ try:
         registration_status = None
 except ImportError:  # a port without sockets: token signing only
     pass
-
 
 
 class OutboxFull(OSError):

@@ -15,6 +15,11 @@ def _check_host(host):
     frame_head("GET", "/", host, None)
 
 
+def _endpoint_host(e):
+    # sb://<namespace>/ -> <namespace>
+    return e[5:-1] if e.endswith("/") else e[5:]
+
+
 def parse_connection_string(s):
     if not isinstance(s, str):
         raise TypeError("s must be str")
@@ -35,11 +40,10 @@ def parse_connection_string(s):
         raise ValueError("connection string is empty")
     if "Endpoint" in d:
         e = d["Endpoint"]
-        host = e[5:-1] if e.endswith("/") else e[5:]
         try:
             if not e.startswith("sb://"):
                 raise ValueError
-            _check_host(host)
+            _check_host(_endpoint_host(e))
         except ValueError:
             raise ValueError(_E + "Endpoint must look like sb://<namespace>.servicebus.windows.net/")
         if not d.get("SharedAccessKeyName"):
@@ -56,16 +60,16 @@ def parse_connection_string(s):
 
 
 def client_args(kind, conn_str, kw):
-    """(positional arguments of the client, attributes to set on it) for a
-    connection string: kind 0 Event Hubs, 1 Service Bus, 2 IoT Hub. Takes
-    the kind's own keywords out of kw (the rest are the client's options)."""
+    """The client's positional arguments for a connection string: kind 0
+    Event Hubs, 1 Service Bus, 2 IoT Hub. Takes the kind's own keywords out
+    of kw (the rest are the client's options)."""
     cs = parse_connection_string(conn_str)
     if kind == 2:
         if "HostName" not in cs:
             raise ValueError("not an IoT Hub connection string (no HostName=)")
         host = cs["HostName"]
-        device = cs.get("DeviceId") or kw.pop("device_id", None)
-        kw.pop("device_id", None)
+        device_id = kw.pop("device_id", None)
+        device = cs.get("DeviceId") or device_id
         if not device:
             raise ValueError("connection string has no DeviceId: pass device_id=")
         module = cs.get("ModuleId")
@@ -76,14 +80,12 @@ def client_args(kind, conn_str, kw):
             path = ("devices", device, "modules", module, "messages", "events")
         # A hub-level policy key (SharedAccessKeyName=) signs with skn; a device key without.
         kw["iot"] = True
-        return (host, path, audience, cs["SharedAccessKey"], cs.get("SharedAccessKeyName"), True), {}
+        return host, path, audience, cs["SharedAccessKey"], cs.get("SharedAccessKeyName"), True
     name = "an Event Hubs" if kind == 0 else "a Service Bus"
     if "Endpoint" not in cs:
         raise ValueError("not %s connection string (no Endpoint=)" % name)
-    e = cs["Endpoint"]
-    host = e[5:-1] if e.endswith("/") else e[5:]
+    host = _endpoint_host(cs["Endpoint"])
     key = cs["SharedAccessKey"], cs["SharedAccessKeyName"], False
-    extra = {}
     if kind == 0:
         hub = kw.pop("event_hub", None) or cs.get("EntityPath")
         publisher, partition_id = kw.pop("publisher", None), kw.pop("partition_id", None)
@@ -101,11 +103,9 @@ def client_args(kind, conn_str, kw):
         else:
             path = (hub, "messages")
     else:
-        entity = kw.pop("queue_name", None) or kw.pop("topic_name", None) or cs.get("EntityPath")
-        kw.pop("topic_name", None)
+        queue, topic = kw.pop("queue_name", None), kw.pop("topic_name", None)
+        entity = queue or topic or cs.get("EntityPath")
         if not entity:
             raise ValueError("connection string has no EntityPath: pass queue_name= or topic_name=")
         audience, path = "https://%s/%s" % (host, entity), (entity, "messages")
-        # receive() reads from this subscription of the topic.
-        extra["subscription_name"] = kw.pop("subscription_name", None)
-    return (host, path, audience) + key, extra
+    return (host, path, audience) + key

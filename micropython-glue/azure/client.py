@@ -147,18 +147,12 @@ def _write(sock, head, body):
         sock.write(body)
 
 
-
-
 def _from_connection_string(cls, kind, conn_str, kw):
     # What a client needs from its connection string, worked out by
     # azure/_connstr.py, loaded for this only (it runs once per client).
     from . import _transient
 
-    args, extra = _transient("_connstr", "client_args", kind, conn_str, kw)
-    c = cls(*args, **kw)
-    for k in extra:
-        setattr(c, k, extra[k])
-    return c
+    return cls(*_transient("_connstr", "client_args", kind, conn_str, kw), **kw)
 
 
 class _Client:
@@ -413,9 +407,12 @@ class ServiceBusClient(_Client):
     """Sends to a Service Bus queue or topic."""
 
     @classmethod
-    def from_connection_string(cls, conn_str, **kw):
+    def from_connection_string(cls, conn_str, *, subscription_name=None, **kw):
         """queue_name= or topic_name= (and subscription_name= to receive), and the common options."""
-        return _from_connection_string(cls, 1, conn_str, kw)
+        c = _from_connection_string(cls, 1, conn_str, kw)
+        # receive() reads from this subscription of the topic.
+        c.subscription_name = subscription_name
+        return c
 
     subscription_name = None
 
