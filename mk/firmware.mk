@@ -152,8 +152,8 @@ arm-lib: $(ARM_LIB)
 # Two builds from the same source, each with its own BUILD directory (qstr
 # generation is incremental). The stock one first (patch 0003 makes the
 # port's appsign.sh safe for parallel builds, but two cc3200 builds on two
-# cores gain nothing). The WiPy gets the signing core (_azure.sas_token,
-# unix_time); the Python layer does the rest.
+# cores gain nothing). The WiPy gets the whole _azure, as every board, and
+# the WiPy's firmware options (WIPY_CFLAGS).
 
 wipy-stock: firmware-patches
 	$(call port_build,cc3200 WIPY stock,$(WIPY_STOCK_DIR),$(MICROPY_DIR) stock,\

@@ -11,8 +11,7 @@
 #                           stored exactly by the local endpoint, 401s and other
 #                           failures with the key in no message, and a hostile
 #                           server (endless lines, MBs of headers, garbage,
-#                           stalls) against a 256 KB heap, native and Python
-#                           send paths. ~20 s.
+#                           stalls) against a 256 KB heap. ~20 s.
 #
 # The hostile_*.py MicroPython tests live in tests/micropython and run with
 # upy-test (unix) and qemu-test (Cortex-M4).
