@@ -28,7 +28,7 @@ def main():
     ap.add_argument("--micropy-dir", default=os.path.join(ROOT, "build", "micropython"))
     ap.add_argument("--results", default=os.path.join(HERE, "results.json"))
     a = ap.parse_args()
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "qemu_wipy.py"), "run", "--elf", a.elf,
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "qemu_wipy.py"), "run", "--copy", "--elf", a.elf,
                           "--romfs", a.romfs, "--micropy-dir", a.micropy_dir, os.path.join(HERE, "wipy_heap.py")],
                          capture_output=True, text=True, check=True, timeout=300).stdout
     held = int(next(l for l in out.splitlines() if l.startswith("HELD ")).split()[1])

@@ -50,9 +50,12 @@ ARM_OBJCOPY ?= arm-none-eabi-objcopy
 #    to every stock feature (README, "Does it fit?"); a telemetry device
 #    uses neither;
 #  - no floats (the cc3200 port's own setting; the twin sets it too);
+#  - qstrs with 1-byte hashes (the cc3200's core-features level; the qemu
+#    port's extra-features level would use 2, and every name a loaded
+#    .mpy interns would cost the twin's heap a byte more than the board's);
 #  - the Python layer as .mpy files in /flash/lib, nothing frozen.
 WIPY_CFLAGS := -DMICROPY_PY_RE=0 -DMICROPY_PY_BUILTINS_HELP=0
-WIPY_TWIN_CFLAGS := $(WIPY_CFLAGS) -DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_NONE
+WIPY_TWIN_CFLAGS := $(WIPY_CFLAGS) -DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_NONE -DMICROPY_QSTR_BYTES_IN_HASH=1
 
 WIPY_DIR := $(ROOT)/build/wipy
 WIPY_STOCK_DIR := $(ROOT)/build/wipy-stock

@@ -41,9 +41,26 @@ BOARDS = {
 BOARD = "MPS2_AN386"
 
 
-def prelude(size, board=BOARD):
-    return ("import vfs, uctypes, sys; vfs.mount(vfs.VfsRom(uctypes.bytearray_at(%#x, %d)), '/flash')\n"
-            "sys.path.append('/flash/lib')\n" % (BOARDS[board][3], size))
+def prelude(size, board=BOARD, copy=False):
+    rom = "vfs.mount(vfs.VfsRom(uctypes.bytearray_at(%#x, %d)), '%s')\n"
+    if not copy:
+        return ("import vfs, uctypes, sys; " + rom % (BOARDS[board][3], size, "/flash") +
+                "sys.path.append('/flash/lib')\n")
+    # --copy: as on the WiPy, where /flash is FAT on serial flash, an import
+    # copies the package's bytecode and strings into the heap; an import from
+    # a ROMFS runs the .mpy in place and would hide what the board holds. So
+    # the ROMFS goes to /rom and /flash/lib is a file system whose files are
+    # plain streams (copies of the ROMFS files), which nothing can map.
+    return ("import vfs, uctypes, sys, os, io, gc\n" + rom % (BOARDS[board][3], size, "/rom") +
+            "class _CopyFS:\n"
+            " def mount(s, *a): pass\n"
+            " def umount(s): pass\n"
+            " def stat(s, p): return os.stat('/rom/lib' + p)\n"
+            " def ilistdir(s, p): return os.ilistdir('/rom/lib' + p)\n"
+            " def open(s, p, m):\n"
+            "  with open('/rom/lib' + p, 'rb') as f: return io.BytesIO(f.read())\n"
+            "vfs.mount(_CopyFS(), '/flash/lib'); sys.path.append('/flash/lib')\n"
+            "del _CopyFS; gc.collect()\n")
 
 
 def qemu_cmd(elf, romfs, board=BOARD):
@@ -74,9 +91,9 @@ def build_romfs(out, lib, fakes, micropy_dir, add=(), overlay=None):
     print("romfs: %s, %d bytes" % (os.path.relpath(out), len(img)))
 
 
-def wrapped_tests(paths, romfs, tmp, board=BOARD):
+def wrapped_tests(paths, romfs, tmp, board=BOARD, copy=False):
     # Copies each test (and its .exp) with the prelude in front.
-    head = prelude(os.path.getsize(romfs), board)
+    head = prelude(os.path.getsize(romfs), board, copy)
     out = []
     for p in paths:
         files = [os.path.join(p, f) for f in sorted(os.listdir(p)) if f.endswith(".py")] if os.path.isdir(p) else [p]
@@ -113,6 +130,8 @@ def main():
     u.add_argument("script")
     for p in (t, u):
         p.add_argument("--board", default=BOARD, choices=sorted(BOARDS))
+        p.add_argument("--copy", action="store_true",
+                       help="imports copy the package into the heap, as from the WiPy's FAT (not run in place)")
     a = ap.parse_args()
 
     if a.cmd == "romfs":
@@ -125,11 +144,11 @@ def main():
             tmp = os.path.join(os.path.dirname(os.path.abspath(a.romfs)), "tests")
             shutil.rmtree(tmp, ignore_errors=True)
             os.makedirs(tmp)
-            files = wrapped_tests(a.paths, a.romfs, tmp, a.board)
+            files = wrapped_tests(a.paths, a.romfs, tmp, a.board, a.copy)
             cmd = [sys.executable, "./run-tests.py", "-t", "execpty:" + qemu_cmd(a.elf, a.romfs, a.board),
                    "-r", a.results] + files
             return subprocess.call(cmd, cwd=tests_dir)
-        script = wrapped_tests([a.script], a.romfs, tmp, a.board)[0]
+        script = wrapped_tests([a.script], a.romfs, tmp, a.board, a.copy)[0]
         # pyboard (MicroPython's own tool) boots the board and runs the script.
         sys.path.insert(0, os.path.join(a.micropy_dir, "tools"))
         import pyboard

@@ -19,9 +19,10 @@ def _transient(module, name, *args):
         return getattr(sys.modules["azure." + module], name)(*args)
     finally:
         sys.modules.pop("azure." + module, None)
-        pkg = sys.modules.get("azure")
-        if pkg is not None and module in dir(pkg):
-            delattr(pkg, module)
+        try:  # (not dir(): it probes every name, through __getattr__ below)
+            delattr(sys.modules["azure"], module)
+        except (KeyError, AttributeError):
+            pass
 
 
 def parse_connection_string(conn_str):
@@ -30,55 +31,27 @@ def parse_connection_string(conn_str):
 
 
 try:
-    from .client import EventHubClient, ServiceBusClient, IoTHubClient, SendError
+    from .client import EventHubClient, SendError, ProvisioningError
     from .transport import TLSError
-
-    class LockLostError(SendError):
-        """complete/reject/abandon refused because the message's lock expired,
-        was settled already or is unknown (IoT Hub 412 or 404, Service Bus
-        404). Settle it no more: it comes back with its delivery count raised
-        (or, when `retried` is True, an earlier attempt whose answer was lost
-        may have settled it)."""
-
-        retried = False
-
-    class ProvisioningError(SendError):
-        """Provisioning failed: `status` is the last HTTP status (None for a
-        connection failure), `text` the service's message,
-        `registration_status` DPS's verdict ("failed", "disabled", ...) or None."""
-
-        registration_status = None
 except ImportError:  # a port without sockets: token signing only
     pass
 
-
-class OutboxFull(OSError):
-    """Outbox.put() with policy="reject" on a full outbox: the event was not stored."""
-
-
-def Outbox(path, max_bytes=65536, policy="drop_oldest"):
-    """The durable outbox (azure/outbox.py), imported on first use: a device
-    that never queues to flash does not carry its code in the heap (about
-    4.5 KB on a WiPy)."""
-    from .outbox import Outbox
-
-    return Outbox(path, max_bytes, policy)
+# Names defined by modules imported on first use (module __getattr__): a
+# device holds the code of the one service it talks to, and the code for
+# receiving or queueing only once it receives or queues. (dir(azure) probes
+# every name, so it imports them all.)
+_LAZY = {"ServiceBusClient": "servicebus", "IoTHubClient": "iothub", "Message": "receive",
+         "LockLostError": "receive", "Outbox": "outbox", "OutboxFull": "outbox"}
 
 
-class Message:
-    """A received message (IoT Hub cloud-to-device or Service Bus): `body`
-    (bytes), `properties` (dict, names lowercase), `message_id`,
-    `correlation_id`, `lock_token`, `content_type`, `delivery_count`,
-    `sequence_number`, `location` (Service Bus: the path it settles on).
-    Filled in by azure/receive.py."""
+def __getattr__(name):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(name)
+    import sys
 
-    body = b""
-    properties = None
-    message_id = correlation_id = lock_token = content_type = None
-    delivery_count = sequence_number = location = None
-
-    def __repr__(self):
-        return "<Message %s, %d bytes>" % (self.message_id, len(self.body))
+    __import__("azure." + mod)
+    return getattr(sys.modules["azure." + mod], name)
 
 
 def _dps(name, args, kw):

@@ -12,11 +12,14 @@ an event but before its answer arrived, the retry stores it again.
 
 Every board runs the same code: the native module `_azure` signs tokens,
 frames request heads and batch bodies and computes backoff; `response`
-reads the answers; this file holds what is particular to each service
-(paths, queries, content types) and the connection's life.
+reads the answers; this file holds the clients' shared core (the
+services' paths, queries and content types, the connection's life) and
+the Event Hubs client. The Service Bus and IoT Hub clients add their own
+methods in azure/servicebus.py and azure/iothub.py.
 """
 
 import _azure
+from micropython import const
 
 from . import transport
 from .response import Response, classify
@@ -44,15 +47,16 @@ try:
 except ImportError:  # pragma: no cover
     urandom = None
 
-# Service REST details (docs/protocol.md).
-_EH_QUERY = "timeout=60&api-version=2014-01"
-_IOT_QUERY = "api-version=2021-04-12"
-_CT_ATOM = "application/atom+xml;type=entry;charset=utf-8"
-_CT_SB_BATCH = "application/vnd.microsoft.servicebus.json"
-_CT_OCTETS = "application/octet-stream"
-_CT_IOT_BATCH = "application/vnd.microsoft.iothub.json"
+# Service REST details (docs/protocol.md). const(): compiled into the code
+# that uses them, not module globals (no names or dict entries in the heap).
+_EH_QUERY = const("timeout=60&api-version=2014-01")
+_IOT_QUERY = const("api-version=2021-04-12")
+_CT_ATOM = const("application/atom+xml;type=entry;charset=utf-8")
+_CT_SB_BATCH = const("application/vnd.microsoft.servicebus.json")
+_CT_OCTETS = const("application/octet-stream")
+_CT_IOT_BATCH = const("application/vnd.microsoft.iothub.json")
 
-MAX_SIZE_DEFAULT = 262144  # 256 KB: the Basic tier's limit
+_MAX_SIZE_DEFAULT = const(262144)  # 256 KB: the Basic tier's limit
 
 
 class SendError(OSError):
@@ -63,6 +67,15 @@ class SendError(OSError):
         super().__init__("%s: %s" % (status if status is not None else "connection", text))
         self.status = status
         self.text = text
+
+
+class ProvisioningError(SendError):
+    """Provisioning failed: `status` is the last HTTP status (None for a
+    connection failure), `text` the service's message,
+    `registration_status` DPS's verdict ("failed", "disabled", ...) or None.
+    (Defined here, not in the provisioning code, which is dropped after use.)"""
+
+    registration_status = None
 
 
 def _rand32():
@@ -163,7 +176,7 @@ class _Client:
 
     def __init__(self, host, path, audience, key, key_name, key_is_base64, iot=False,
                  endpoint=None, ca_certs=None, insecure_disable_tls_verification=False,
-                 token_ttl=3600, max_retries=6, timeout=30, max_size=MAX_SIZE_DEFAULT,
+                 token_ttl=3600, max_retries=6, timeout=30, max_size=_MAX_SIZE_DEFAULT,
                  keep_alive=True, backoff_base_ms=500, backoff_cap_ms=30000, receive_max=4096):
         # Checked here: a bad value would otherwise surface only inside a send
         # (or, for the retry settings, only after a first failure).
@@ -401,83 +414,3 @@ class EventHubClient(_Client):
     def from_connection_string(cls, conn_str, **kw):
         """event_hub=, publisher= (a per-device token) or partition_id=, and the common options."""
         return _from_connection_string(cls, 0, conn_str, kw)
-
-
-class ServiceBusClient(_Client):
-    """Sends to a Service Bus queue or topic."""
-
-    @classmethod
-    def from_connection_string(cls, conn_str, *, subscription_name=None, **kw):
-        """queue_name= or topic_name= (and subscription_name= to receive), and the common options."""
-        c = _from_connection_string(cls, 1, conn_str, kw)
-        # receive() reads from this subscription of the topic.
-        c.subscription_name = subscription_name
-        return c
-
-    subscription_name = None
-
-    # -- receiving (azure/receive.py, imported on first use) -----------------
-
-    def receive(self, timeout=10, delete=False):
-        """The next message (peek-lock: settle it with complete or abandon;
-        delete=True: receive and delete), or None if none came within
-        `timeout` seconds (less than the client's timeout)."""
-        from .receive import sb_receive
-
-        return sb_receive(self, timeout, delete)
-
-    def complete(self, msg):
-        """Removes a peek-locked message (DELETE on its Location); LockLostError if the lock is gone."""
-        from .receive import sb_settle
-
-        return sb_settle(self, msg, "DELETE")
-
-    def abandon(self, msg):
-        """Unlocks it: the message comes back with its DeliveryCount raised."""
-        from .receive import sb_settle
-
-        return sb_settle(self, msg, "PUT")
-
-
-class IoTHubClient(_Client):
-    """Device-to-cloud messages for one IoT Hub device (or module)."""
-
-    @classmethod
-    def from_connection_string(cls, conn_str, **kw):
-        """device_id= when the string has none, and the common options."""
-        return _from_connection_string(cls, 2, conn_str, kw)
-
-    @property
-    def hub(self):
-        return self.host
-
-    @property
-    def device_id(self):
-        return self._path[1]
-
-    # -- cloud-to-device (azure/receive.py, imported on first use) ------------
-
-    def receive(self):
-        """The next cloud-to-device message, locked for this device (settle it
-        with complete, reject or abandon), or None when none is waiting."""
-        from .receive import iot_receive
-
-        return iot_receive(self)
-
-    def complete(self, msg):
-        """Removes the message; LockLostError if its lock expired."""
-        from .receive import iot_settle
-
-        return iot_settle(self, msg, 0)
-
-    def reject(self, msg):
-        """Dead-letters the message; LockLostError if its lock expired."""
-        from .receive import iot_settle
-
-        return iot_settle(self, msg, 1)
-
-    def abandon(self, msg):
-        """Puts the message back in the device's queue (delivery count raised)."""
-        from .receive import iot_settle
-
-        return iot_settle(self, msg, 2)

@@ -30,9 +30,8 @@ except NameError:  # the WiPy: no floats
     _NUM = (int, bool)
 
 
-# Defined by the package (azure/__init__.py), which imports this module only
-# on first use; `except azure.OutboxFull` works either way.
-from . import OutboxFull  # noqa: E402
+class OutboxFull(OSError):
+    """Outbox.put() with policy="reject" on a full outbox: the event was not stored."""
 
 
 def _le(n, k=4):

@@ -11,8 +11,33 @@ most `client.receive_max` body bytes (a longer body raises, never cut).
 
 import json
 
-from . import Message, LockLostError, SendError
+from .client import SendError
 from .response import Response
+
+
+class LockLostError(SendError):
+    """complete/reject/abandon refused because the message's lock expired,
+    was settled already or is unknown (IoT Hub 412 or 404, Service Bus
+    404). Settle it no more: it comes back with its delivery count raised
+    (or, when `retried` is True, an earlier attempt whose answer was lost
+    may have settled it)."""
+
+    retried = False
+
+
+class Message:
+    """A received message (IoT Hub cloud-to-device or Service Bus): `body`
+    (bytes), `properties` (dict, names lowercase), `message_id`,
+    `correlation_id`, `lock_token`, `content_type`, `delivery_count`,
+    `sequence_number`, `location` (Service Bus: the path it settles on)."""
+
+    body = b""
+    properties = None
+    message_id = correlation_id = lock_token = content_type = None
+    delivery_count = sequence_number = location = None
+
+    def __repr__(self):
+        return "<Message %s, %d bytes>" % (self.message_id, len(self.body))
 
 _IOT_QUERY = "api-version=2021-04-12"
 _SB_QUERY = "api-version=2014-01"

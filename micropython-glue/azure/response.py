@@ -19,15 +19,26 @@ that is not HTTP raises OSError; after an error every call fails until
 `reset`.
 """
 
-LINE_CAP = 1024  # BrokerProperties of a Service Bus message is a few hundred bytes
-EXCERPT = 128  # body bytes kept by default (the service's error text)
-MAX_KEPT = 48  # headers kept per response: a server sending thousands cannot fill the heap
-_BAD = "malformed or truncated HTTP response"
-_TCHAR = b"!#$%&'*+-.^_`|~"
-_HEX = b"0123456789abcdefABCDEF"
+from micropython import const
 
-# States.
-_STATUS, _HEADERS, _BODY, _SIZE, _DATA, _DATA_END, _TRAILERS, _UNTIL_CLOSE, _DONE, _FAILED = range(10)
+LINE_CAP = const(1024)  # BrokerProperties of a Service Bus message is a few hundred bytes
+EXCERPT = const(128)  # body bytes kept by default (the service's error text)
+MAX_KEPT = const(48)  # headers kept per response: a server sending thousands cannot fill the heap
+_BAD = const("malformed or truncated HTTP response")
+_TCHAR = const(b"!#$%&'*+-.^_`|~")
+_HEX = const(b"0123456789abcdefABCDEF")
+
+# States. const(): compiled in, so no names or globals held in the heap.
+_STATUS = const(0)
+_HEADERS = const(1)
+_BODY = const(2)
+_SIZE = const(3)
+_DATA = const(4)
+_DATA_END = const(5)
+_TRAILERS = const(6)
+_UNTIL_CLOSE = const(7)
+_DONE = const(8)
+_FAILED = const(9)
 
 
 def _is_token(b):

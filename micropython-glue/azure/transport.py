@@ -1,6 +1,7 @@
 """TLS connections for the clients, on whichever TLS API the port has.
 
-- Ports with `tls` (unix, most ports since 1.23): `tls.SSLContext`, mbedTLS.
+- Ports with `tls` (unix, most ports since 1.23): `tls.SSLContext`, mbedTLS
+  (azure/_mbedtls.py, imported only there).
 - The WiPy (cc3200): `ssl.wrap_socket` on an IPPROTO_SEC socket; TLS runs in
   the CC3200's network processor, which needs TLS 1.2 asked for explicitly
   (its default is TLS 1.0, which Azure no longer accepts).
@@ -15,63 +16,20 @@ try:
 except ImportError:
     tls = None
 
-# Where the CA certificates are found when the caller gives no ca_certs.
-DEFAULT_CA_CERTS = "/etc/ssl/certs/ca-certificates.crt" if tls else "/flash/cert/ca.pem"
-
 
 class TLSError(OSError):
     """The TLS handshake failed: most often a certificate that ca_certs does not trust."""
 
 
-def _read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
 def connect(host, port, server_hostname, ca_certs=None, verify=True, timeout=30):
     """Opens a TLS connection to host:port, verified for server_hostname."""
-    ca_certs = ca_certs or DEFAULT_CA_CERTS
     addr = socket.getaddrinfo(host, port)[0][-1]
-    if tls is None:
-        return _connect_cc3200(addr, ca_certs, verify, timeout)
-    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
-    if verify:
-        try:
-            ca = _read(ca_certs)
-        except OSError:
-            raise TLSError("cannot read ca_certs %r: pass ca_certs= (a PEM or DER CA file)" % ca_certs)
-        ctx.verify_mode = tls.CERT_REQUIRED
-        ctx.load_verify_locations(ca)
-    else:
-        ctx.verify_mode = tls.CERT_NONE
-    sock = socket.socket()
-    try:
-        # TCP_NODELAY (IPPROTO_TCP 6, option 1; the unix port has no names
-        # for them): a request written as head + body would otherwise wait
-        # for the server's delayed ACK, ~40 ms per send.
-        sock.setsockopt(6, 1, 1)
-    except (OSError, TypeError):
-        pass
-    try:
-        sock.settimeout(timeout)
-        sock.connect(addr)
-    except OSError:
-        sock.close()
-        raise
-    try:
-        return ctx.wrap_socket(sock, server_hostname=server_hostname)
-    except (OSError, ValueError) as e:
-        # mbedTLS reports a failed verification as ValueError (with its
-        # reason) or, for a name mismatch, as a reset connection.
-        sock.close()
-        raise TLSError(
-            "TLS handshake with %s:%d failed (%s): the server certificate is not "
-            "signed by a CA in %s or is not valid for %s"
-            % (host, port, str(e).strip() or type(e).__name__, ca_certs, server_hostname)
-        )
+    if tls:
+        from ._mbedtls import connect
 
-
-def _connect_cc3200(addr, ca_certs, verify, timeout):
+        return connect(tls, addr, host, port, server_hostname, ca_certs or "/etc/ssl/certs/ca-certificates.crt",
+                       verify, timeout)
+    ca_certs = ca_certs or "/flash/cert/ca.pem"
     import ssl
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SEC)

@@ -57,7 +57,7 @@ print(t.startswith(b"SharedAccessSignature sr=https%3A%2F%2Fns.servicebus.window
       t.endswith(b"&skn=DataProducer"), token(1) == t)
 # se = the board's clock (2000 epoch) + 946684800 + ttl
 print(b"&se=%d&" % (time.time() + 946684800 + 3600) in t)
-print(ssl.wrapped[-1], socket.opened, c.stats)
+print(ssl.wrapped[-1], socket.opened, sorted(c.stats.items()))
 
 print("-- Service Bus and IoT Hub")
 socket.reset()

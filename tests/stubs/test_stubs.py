@@ -13,13 +13,17 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 LIST = """
-import _azure, azure
+import _azure, azure, sys
 def pub(o):
     return sorted(n for n in dir(o) if not n.startswith('_'))
 print('_azure', ' '.join(pub(_azure)))
 import azure.response
-print('azure', ' '.join(n for n in pub(azure) if n not in ('client', 'transport', 'response', 'outbox')))
-print('response', ' '.join(pub(azure.response)))
+# The package's own names and those it defines on first use (azure._LAZY);
+# not dir(azure), which would import every lazy module through __getattr__.
+d = azure.__dict__
+print('azure', ' '.join(sorted(set(n for n in d if n[0] != '_' and type(d[n]) is not type(sys)) | set(azure._LAZY))))
+# (const: MicroPython's compile-time helper, imported by the module)
+print('response', ' '.join(n for n in pub(azure.response) if n != 'const'))
 print('Response', ' '.join(pub(azure.response.Response())))
 print('Client', ' '.join(n for n in pub(azure.EventHubClient) if n != 'from_connection_string'))
 """
