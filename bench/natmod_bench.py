@@ -4,7 +4,8 @@ bench/natmod-results.json (the lead folds them into bench/results.json):
 
 - natmod_mpy_bytes: the size of build/natmod/<arch>/_azure.mpy per architecture;
 - natmod_heap_armv7m: on the armv7m qemu board (MPS2_AN385 without _azure,
-  the .mpy files in a ROMFS image in RAM), the heap that `import _azure`
+  the .mpy files loaded from a file system into the heap, as from a
+  board's flash: tools/qemu_wipy.py --copy), the heap that `import _azure`
   and then `import azure` take (the module's code is loaded into the heap),
   and the free heap left;
 - natmod_sas: tokens per second of _azure.sas_token from the x64 .mpy on a
@@ -68,7 +69,7 @@ def heap_armv7m():
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(HEAP)
     try:
-        out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "qemu_wipy.py"), "run", "--board", "MPS2_AN385",
+        out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "qemu_wipy.py"), "run", "--copy", "--board", "MPS2_AN385",
                               "--elf", elf, "--romfs", romfs, "--micropy-dir", os.path.join(ROOT, "build", "micropython"),
                               f.name], capture_output=True, text=True, check=True, timeout=120).stdout
     finally:

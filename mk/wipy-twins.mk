@@ -11,10 +11,12 @@
 #                        examples/send_telemetry.py, against unix-wipy
 #   make qemu-wipy       build/qemu-wipy/firmware.elf: a Cortex-M4 (MPS2_AN386)
 #                        twin of the WiPy's firmware: the same _azure and
-#                        options (no re, no help(), no floats), nothing frozen;
-#                        the .mpy layer in a ROMFS image mounted at /flash, with
-#                        /flash/lib on sys.path; the cc3200's socket, ssl and
-#                        time modules played by scripted fakes (tests/qemu-wipy/lib)
+#                        options (no re, no help(), no floats, 1-byte qstr
+#                        hashes), nothing frozen; the .mpy layer in a ROMFS image
+#                        that the tests see at /flash/lib, copied into the heap on
+#                        import as from the board's FAT (tools/qemu_wipy.py --copy);
+#                        the cc3200's socket, ssl and time modules played by
+#                        scripted fakes (tests/qemu-wipy/lib)
 #   make qemu-wipy-test  tests/micropython and tests/qemu-wipy on that twin
 
 UNIX_WIPY_BUILD := $(ROOT)/build/unix-wipy
@@ -62,9 +64,10 @@ qemu-wipy: $(ARM_LIB) firmware-patches wipy-lib | $(MPY_CROSS)
 	@$(QEMU_WIPY_TOOL) romfs $(QEMU_WIPY_ROMFS) --lib $(WIPY_LIB) --fakes $(ROOT)/tests/qemu-wipy/lib $(foreach f,$(wildcard $(ROOT)/tests/lib/*.py),--add $(f)) --micropy-dir $(MICROPY_DIR)
 
 # The module's tests and the clients (through the cc3200-style scripted
-# socket) on the float-less twin, the package loaded from /flash/lib.
+# socket) on the float-less twin, the package loaded from /flash/lib into
+# the heap, as on the board.
 qemu-wipy-test: qemu-wipy | deps
-	$(QEMU_WIPY_TOOL) test --elf $(QEMU_WIPY_ELF) --romfs $(QEMU_WIPY_ROMFS) --micropy-dir $(MICROPY_DIR) \
+	$(QEMU_WIPY_TOOL) test --copy --elf $(QEMU_WIPY_ELF) --romfs $(QEMU_WIPY_ROMFS) --micropy-dir $(MICROPY_DIR) \
 		--results $(ROOT)/build/test-results/qemu-wipy $(ROOT)/tests/micropython $(ROOT)/tests/qemu-wipy
 
 WIPY_TWIN_TESTS += qemu-wipy-test
