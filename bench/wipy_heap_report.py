@@ -71,7 +71,7 @@ def main():
     with open(a.results, "w") as f:
         json.dump(res, f, indent=2)
     for k, v in r.items():
-        print("%-36s %8d" % (k, v))
+        print("%-36s %8s" % (k, v))
 
 
 if __name__ == "__main__":

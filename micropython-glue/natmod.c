@@ -193,9 +193,13 @@ void natmod_vstr_init_len(vstr_t *vstr, size_t len) {
     vstr->fixed_buf = false;
 }
 
+// The buffer is left to the garbage collector, not freed: m_free moves the
+// heap's first-free mark back to its hole, and the next allocation that does
+// not fit the hole (the result object) then scans every block after it. In
+// a heap full of garbage that made each token or request head cost 2-5x the
+// firmware's (bench/natmod_bench.py). The peak is the same either way (the
+// buffer and its copy), and a collection reclaims it whenever room is needed.
 mp_obj_t natmod_vstr_to_obj(vstr_t *vstr, bool is_bytes) {
-    mp_obj_t o = is_bytes ? mp_obj_new_bytes((const byte *)vstr->buf, vstr->len)
+    return is_bytes ? mp_obj_new_bytes((const byte *)vstr->buf, vstr->len)
         : mp_obj_new_str(vstr->buf, vstr->len);
-    m_free(vstr->buf);
-    return o;
 }
