@@ -130,8 +130,9 @@ natmod-unix-e2e: natmod-unix-check | deps
 
 # (b) qemu, firmware without _azure (nothing frozen): the module's .mpy, the
 # package's .mpy files and the twin's scripted socket/ssl/time in a ROMFS
-# image in RAM (tools/qemu_wipy.py; its fake time gets a gmtime from
-# tools/natmod-overlay). armv6m runs on the Cortex-M3 board, which accepts
+# image in RAM, imported through plain file streams so that the code is
+# loaded into the heap as from a board's flash (tools/qemu_wipy.py --copy;
+# its fake time gets a gmtime from tools/natmod-overlay). armv6m runs on the Cortex-M3 board, which accepts
 # armv6m and armv7m code.
 natmod_board = $(if $(filter armv7m armv6m,$(1)),MPS2_AN385,$(if $(filter armv7emsp,$(1)),MPS2_AN386_HF,VIRT_RV32))
 # GCC 12 with rv32imac_zicsr picks 64-bit multilibs: the ISA spec of GCC 10.
@@ -155,7 +156,7 @@ $(addprefix natmod-qemu-,$(filter-out x64,$(NATMOD_ARCHS))): natmod-qemu-%: $(NA
 	@mkdir -p $(NATMOD_DIR)/$*/qemu
 	@$(NATMOD_QEMU_TOOL) romfs $(NATMOD_DIR)/$*/qemu/flash.romfs --lib $(WIPY_LIB) --fakes $(ROOT)/tests/qemu-wipy/lib $(foreach f,$(wildcard $(ROOT)/tests/lib/*.py),--add $(f)) \
 		--add $(NATMOD_DIR)/$*/_azure.mpy --overlay $(ROOT)/tools/natmod-overlay --micropy-dir $(MICROPY_DIR)
-	$(NATMOD_QEMU_TOOL) test --board $(call natmod_board,$*) --elf $(NATMOD_DIR)/qemu-$(call natmod_board,$*)/firmware.elf \
+	$(NATMOD_QEMU_TOOL) test --copy --board $(call natmod_board,$*) --elf $(NATMOD_DIR)/qemu-$(call natmod_board,$*)/firmware.elf \
 		--romfs $(NATMOD_DIR)/$*/qemu/flash.romfs --micropy-dir $(MICROPY_DIR) \
 		--results $(ROOT)/build/test-results/natmod-$* $(ROOT)/tests/micropython
 
