@@ -24,7 +24,7 @@ import test_azure_endpoint as base  # noqa: E402  (helpers: Endpoint, connect, t
 
 NS = base.NS
 LOCK = 0.4
-QUEUES = [f"q{i}" for i in range(10)]
+QUEUES = [f"q{i}" for i in range(11)]
 
 
 def setUpModule():
@@ -160,6 +160,26 @@ class ServiceBusTests(unittest.TestCase):
         self.assertEqual(call(self.conn, "DELETE", location(resp))[0].status, 404)
         resp, data = peek_lock(self.conn, "q2")
         self.assertEqual((resp.status, data, broker(resp)["DeliveryCount"]), (201, b"slow worker", 2))
+
+    def test_renew_lock_keeps_the_message_locked(self):
+        send(self.conn, "q10", b"long job")
+        resp, _ = peek_lock(self.conn, "q10")
+        # renewed twice, each at 3/4 of the lock: held past two lock durations
+        for _ in range(2):
+            time.sleep(LOCK * 0.75)
+            resp2, data = call(self.conn, "POST", location(resp))
+            self.assertEqual((resp2.status, data), (200, b""))
+        self.ep.wait_line(lambda l: l.startswith("lock renewed servicebus queue=q10 "))
+        self.assertEqual(peek_lock(self.conn, "q10")[0].status, 204)   # still locked, not redelivered
+        self.assertEqual(call(self.conn, "DELETE", location(resp))[0].status, 200)
+        # a lock that expired cannot be renewed
+        send(self.conn, "q10", b"too slow")
+        resp, _ = peek_lock(self.conn, "q10")
+        time.sleep(LOCK + 0.1)
+        resp2, data = call(self.conn, "POST", location(resp))
+        self.assertEqual(resp2.status, 404)
+        self.assertIn(b"MessageLockLost", data)
+        self.assertEqual(broker(peek_lock(self.conn, "q10")[0])["DeliveryCount"], 2)
 
     def test_max_delivery_dead_letters(self):
         send(self.conn, "q3", b"poison")

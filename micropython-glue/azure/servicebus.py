@@ -40,3 +40,11 @@ class ServiceBusClient(_Client):
         from .receive import sb_settle
 
         return sb_settle(self, msg, "PUT")
+
+    def renew_lock(self, msg):
+        """Keeps a peek-locked message locked for another lock duration (POST
+        on its Location), for processing that takes longer than one; renew
+        before it runs out. LockLostError if the lock is gone."""
+        from .receive import sb_settle
+
+        return sb_settle(self, msg, "POST")

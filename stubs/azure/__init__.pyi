@@ -74,6 +74,9 @@ class ServiceBusClient(_Client):
         """DELETE on the message's Location: removed (200). LockLostError (404) if the lock is gone."""
     def abandon(self, msg: "Message") -> int:
         """PUT on the Location: unlocked (200); it comes back with DeliveryCount + 1."""
+    def renew_lock(self, msg: "Message") -> int:
+        """POST on the Location: locked for another lock duration from now (200), for processing
+        that takes longer than one. LockLostError (404) if the lock is gone already."""
 
 class IoTHubClient(_Client):
     @classmethod
@@ -102,7 +105,7 @@ class IoTHubClient(_Client):
         """Back to the device's queue (204), delivery count raised. LockLostError if the lock expired."""
 
 class LockLostError(SendError):
-    """complete/reject/abandon refused: the lock expired, the message was settled already or the token
+    """complete/reject/abandon/renew_lock refused: the lock expired, the message was settled already or the token
     is unknown (IoT Hub 412 or 404, Service Bus 404). `retried`: the request had gone out more than
     once, so an earlier attempt whose answer was lost may have settled it."""
 

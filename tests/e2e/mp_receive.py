@@ -98,7 +98,7 @@ def c2d_lock_expiry():
 
 
 def sb_semantics():
-    # Peek-lock, abandon, lock expiry, receive-and-delete, a subscription.
+    # Peek-lock, abandon, lock expiry, lock renewal, receive-and-delete, a subscription.
     q = sb(queue_name="jobs")
     q.send_batch([("job-a", {"kind": "a", "prio": 5}), ("job-b", {"kind": "b", "ok": True}), "job-c"])
     out = {}
@@ -117,7 +117,14 @@ def sb_semantics():
         out["lost"] = [e.status, "MessageLockLost" in e.text]
     b2 = q.receive(timeout=2)
     out["b2"] = [b2.message_id == b.message_id, b2.delivery_count, str(b2.body, "utf-8")]
-    q.complete(b2)
+    # A long job: the lock renewed before it runs out, twice, outlives two
+    # lock durations (--sb-lock-seconds 2), and the complete still holds.
+    renewed = []
+    for _ in range(2):
+        time.sleep_ms(1500)
+        renewed.append(q.renew_lock(b2))
+    time.sleep_ms(1000)
+    out["renew"] = renewed + [q.complete(b2)]
     c = q.receive(timeout=2, delete=True)
     out["c"] = [str(c.body, "utf-8"), c.lock_token, c.location]
     out["empty"] = q.receive(timeout=1) is None

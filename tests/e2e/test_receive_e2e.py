@@ -2,7 +2,7 @@
 (its key derived on the device), sends 100 events to the hub it was
 assigned, works through 20 cloud-to-device messages (18 completed, 1
 rejected, 1 abandoned that comes back); Service Bus peek-lock, abandon,
-lock expiry, receive-and-delete and a topic subscription; 500 Service Bus
+lock expiry, lock renewal, receive-and-delete and a topic subscription; 500 Service Bus
 messages received with peek-lock through injected faults, none lost, none
 completed twice. MicroPython (build/unix/micropython, or the WiPy
 configuration with MICROPYTHON=build/unix-wipy/micropython
@@ -112,6 +112,7 @@ class DeviceTest(unittest.TestCase):
         self.assertEqual(s["complete"], 200)
         self.assertEqual(s["lost"], [404, True])
         self.assertEqual(s["b2"], [True, 2, "job-b"])
+        self.assertEqual(s["renew"], [200, 200, 200])  # held 4 s on a 2 s lock
         self.assertEqual(s["c"], ["job-c", None, None])
         self.assertTrue(s["empty"])
         self.assertEqual(s["sub"], ["alert-1", {"level": "high"}, True])

@@ -40,10 +40,11 @@ for k in sorted(m.properties):
     v = m.properties[k]
     print("  %s=%r" % (k, v.encode() if isinstance(v, str) else v))
 
-print("-- complete and abandon: DELETE and PUT on the Location path")
-REPLIES.extend([OK, OK])
+print("-- complete, abandon and renew_lock: DELETE, PUT and POST on the Location path")
+REPLIES.extend([OK, OK, OK])
 print(c.complete(m), line())
 print(c.abandon(m), line())
+print(c.renew_lock(m), line(), header(-1, b"content-length"))
 print(header(-2, b"authorization") == header(0, b"authorization"))
 
 print("-- lock lost: 404 raises LockLostError; 410 (no entity) a SendError")
@@ -59,6 +60,11 @@ try:
     c.abandon(m)
 except azure.SendError as e:
     print(err(e), isinstance(e, azure.LockLostError))
+REPLIES.append(reply(404, b"MessageLockLost"))
+try:
+    c.renew_lock(m)
+except azure.LockLostError as e:
+    print("renew_lock", err(e))
 
 print("-- nothing within the timeout: 204, None")
 reset()
@@ -70,10 +76,11 @@ REPLIES.append(reply(200, b"gone for good", BP.replace(b'"LockToken":"6f1c1a8e-l
 d = c.receive(timeout=3, delete=True)
 print(line())
 print(d.body, d.message_id, d.lock_token, d.location, d.delivery_count, d.properties)
-try:
-    c.complete(d)
-except ValueError as e:
-    print("ValueError", e)
+for settle in (c.complete, c.renew_lock):
+    try:
+        settle(d)
+    except ValueError as e:
+        print("ValueError", e)
 
 print("-- no Location: the path from SequenceNumber and LockToken")
 reset()

@@ -1,5 +1,6 @@
 """Service Bus receive over HTTPS: peek-lock, complete, unlock (abandon),
-lock expiry and redelivery, max delivery count, receive-and-delete.
+renew-lock, lock expiry and redelivery, max delivery count,
+receive-and-delete.
 
 Messages sent with ``POST /{queue}/messages`` (single or batch) land in
 ``sb_messages`` with entity = the queue; sent to a topic, one copy per
@@ -22,7 +23,7 @@ from .store import EventRow, Store
 
 ACTIONS = {
     "sb-head": {"POST": "_do_sb_peek_lock", "DELETE": "_do_sb_receive_delete"},
-    "sb-message": {"DELETE": "_do_sb_complete", "PUT": "_do_sb_unlock"},
+    "sb-message": {"DELETE": "_do_sb_complete", "PUT": "_do_sb_unlock", "POST": "_do_sb_renew_lock"},
 }
 
 POLL_INTERVAL = 0.05     # how often a waiting receive looks at the database
@@ -122,15 +123,18 @@ def take_next(store: Store, entity: str, now: float, *, lock_seconds: float,
 
 
 def settle(store: Store, entity: str, ref: str, lock_token: str, now: float,
-           new_state: str) -> bool:
-    """Complete (``completed``) or unlock (``queued``) a message by its
-    sequence number or message id and a lock token that is still valid."""
+           new_state: str, locked_until: Optional[float] = None) -> bool:
+    """Complete (``completed``), unlock (``queued``) or renew the lock of
+    (``locked``, until ``locked_until``) a message by its sequence number or
+    message id and a lock token that is still valid."""
+    keep = new_state == "locked"
     with store.transaction() as conn:
         cur = conn.execute(
-            "UPDATE sb_messages SET state=?, lock_token=NULL, locked_until=NULL, updated=?"
+            "UPDATE sb_messages SET state=?, lock_token=?, locked_until=?, updated=?"
             " WHERE entity=? AND (CAST(seq AS TEXT)=? OR message_id=?) AND lock_token=?"
             " AND state='locked' AND locked_until>?",
-            (new_state, now, entity, ref, ref, lock_token, now))
+            (new_state, lock_token if keep else None, locked_until if keep else None, now,
+             entity, ref, ref, lock_token, now))
         return cur.rowcount == 1
 
 
@@ -216,8 +220,9 @@ class ServiceBusRoutes:
         self._check_receivable(route)
         if self._refused_by_fault():
             return
+        now = self.cfg.now()
         if not settle(self.store, route.entity, route.message_ref, route.lock_token,
-                      self.cfg.now(), new_state):
+                      now, new_state, now + self.cfg.sb_lock_seconds):
             raise BadRequest(404, "MessageLockLost",
                              f"no message {route.message_ref!r} locked with token "
                              f"{route.lock_token!r} in {route.entity!r}: the lock expired, the "
@@ -230,3 +235,7 @@ class ServiceBusRoutes:
 
     def _do_sb_unlock(self, route: Route, body: bytes, size: int, too_large: bool) -> None:
         self._sb_settle(route, "queued", "abandoned")
+
+    def _do_sb_renew_lock(self, route: Route, body: bytes, size: int, too_large: bool) -> None:
+        # Renew-Lock: the lock holds for another lock duration from now.
+        self._sb_settle(route, "locked", "lock renewed")
