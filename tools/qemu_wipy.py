@@ -50,15 +50,21 @@ def prelude(size, board=BOARD, copy=False):
     # copies the package's bytecode and strings into the heap; an import from
     # a ROMFS runs the .mpy in place and would hide what the board holds. So
     # the ROMFS goes to /rom and /flash/lib is a file system whose files are
-    # plain streams (copies of the ROMFS files), which nothing can map.
+    # plain streams over the ROMFS files, which nothing can map. They are
+    # read in the importer's small chunks, as from FAT: no whole-file copy.
     return ("import vfs, uctypes, sys, os, io, gc\n" + rom % (BOARDS[board][3], size, "/rom") +
+            "class _Stream(io.IOBase):\n"
+            " def __init__(s, f): s.f = f\n"
+            " def readinto(s, b): return s.f.readinto(b)\n"
+            " def ioctl(s, op, arg):\n"
+            "  if op == 4: s.f.close()\n"
+            "  return 0\n"
             "class _CopyFS:\n"
             " def mount(s, *a): pass\n"
             " def umount(s): pass\n"
             " def stat(s, p): return os.stat('/rom/lib' + p)\n"
             " def ilistdir(s, p): return os.ilistdir('/rom/lib' + p)\n"
-            " def open(s, p, m):\n"
-            "  with open('/rom/lib' + p, 'rb') as f: return io.BytesIO(f.read())\n"
+            " def open(s, p, m): return _Stream(open('/rom/lib' + p, 'rb'))\n"
             "vfs.mount(_CopyFS(), '/flash/lib'); sys.path.append('/flash/lib')\n"
             "del _CopyFS; gc.collect()\n")
 
