@@ -50,7 +50,10 @@ def __getattr__(name):
         raise AttributeError(name)
     import sys
 
-    __import__("azure." + mod)
+    try:
+        __import__("azure." + mod)
+    except ImportError as e:  # a port without sockets, or a file not copied to the board
+        raise AttributeError("azure.%s: azure/%s cannot be imported (%s)" % (name, mod, e))
     return getattr(sys.modules["azure." + mod], name)
 
 
