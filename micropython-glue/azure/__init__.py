@@ -53,7 +53,7 @@ def __getattr__(name):
     try:
         __import__("azure." + mod)
     except ImportError as e:  # a port without sockets, or a file not copied to the board
-        raise AttributeError("azure.%s: azure/%s cannot be imported (%s)" % (name, mod, e))
+        raise AttributeError("%s: %s" % (name, e))
     return getattr(sys.modules["azure." + mod], name)
 
 
