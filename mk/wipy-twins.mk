@@ -61,7 +61,8 @@ qemu-wipy: $(ARM_LIB) firmware-patches wipy-lib | $(MPY_CROSS)
 		$(QEMU_MAKE) BUILD=$(QEMU_WIPY_DIR)/obj USER_C_MODULES=$(ROOT) UPY_AZURE_LIB=$(ARM_LIB) \
 		FROZEN_MANIFEST= CFLAGS_EXTRA="$(WIPY_TWIN_CFLAGS)",\
 		obj/firmware.elf:firmware.elf obj/firmware.map:firmware.map)
-	@$(QEMU_WIPY_TOOL) romfs $(QEMU_WIPY_ROMFS) --lib $(WIPY_LIB) --fakes $(ROOT)/tests/qemu-wipy/lib $(foreach f,$(wildcard $(ROOT)/tests/lib/*.py),--add $(f)) --micropy-dir $(MICROPY_DIR)
+	@$(QEMU_WIPY_TOOL) romfs $(QEMU_WIPY_ROMFS) --lib $(WIPY_LIB) --fakes $(ROOT)/tests/qemu-wipy/lib $(foreach f,$(wildcard $(ROOT)/tests/lib/*.py),--add $(f)) \
+		--add $(ROOT)/examples/send_telemetry.py --micropy-dir $(MICROPY_DIR)
 
 # The module's tests and the clients (through the cc3200-style scripted
 # socket) on the float-less twin, the package loaded from /flash/lib into
