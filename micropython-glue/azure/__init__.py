@@ -8,15 +8,22 @@ adds the response reader, connection strings and the clients.
 from _azure import sas_token, unix_time, derive_device_key, crc32
 
 
+def _module(module):
+    # azure.<module>, imported if it is not yet.
+    import sys
+
+    __import__("azure." + module)
+    return sys.modules["azure." + module]
+
+
 def _transient(module, name, *args):
     # Calls azure.<module>.<name>(*args) with the module imported for the
     # call and dropped again: code that runs once (parsing a connection
     # string, provisioning) does not stay in a small board's heap.
     import sys
 
-    __import__("azure." + module)
     try:
-        return getattr(sys.modules["azure." + module], name)(*args)
+        return getattr(_module(module), name)(*args)
     finally:
         sys.modules.pop("azure." + module, None)
         try:  # (not dir(): it probes every name, through __getattr__ below)
@@ -48,13 +55,10 @@ def __getattr__(name):
     mod = _LAZY.get(name)
     if mod is None:
         raise AttributeError(name)
-    import sys
-
     try:
-        __import__("azure." + mod)
+        return getattr(_module(mod), name)
     except ImportError as e:  # a port without sockets, or a file not copied to the board
         raise AttributeError("%s: %s" % (name, e))
-    return getattr(sys.modules["azure." + mod], name)
 
 
 def _dps(name, args, kw):

@@ -39,6 +39,7 @@ class Message:
     def __repr__(self):
         return "<Message %s, %d bytes>" % (self.message_id, len(self.body))
 
+
 _IOT_QUERY = "api-version=2021-04-12"
 _SB_QUERY = "api-version=2014-01"
 _IOT_KEEP = (b"etag", b"iothub-", b"contenttype", b"contentencoding")
@@ -48,14 +49,29 @@ _SB_KEEP = (b"brokerproperties", b"location", b"content-type")
 # keeps at most response.MAX_KEPT headers per message.
 _SB_NOT_PROPS = (b"content-length", b"transfer-encoding", b"connection", b"retry-after", b"date",
                  b"server", b"strict-transport-security") + _SB_KEEP
-def _reader(c, every):
+
+
+def _receive(c, method, path, query, every):
+    # One receive request through the client's request core: None when
+    # nothing is waiting (204), else (a Message with its body, the kept
+    # headers, the status). `every`: Service Bus, whose custom properties
+    # are headers of any name. The reader is allocated once per client (its
+    # body buffer is receive_max bytes) and reused: repeated receives leave
+    # nothing behind to fragment the heap.
     r = getattr(c, "_rx", None)
-    # Allocated once per client (the body buffer is receive_max bytes) and
-    # reused: repeated receives leave nothing behind to fragment the heap.
     if r is None or r.body_cap != c.receive_max:
         c._rx = r = Response(_SB_KEEP if every else _IOT_KEEP, c.receive_max,
-                                keep_all_but=_SB_NOT_PROPS if every else None)
-    return r
+                             keep_all_but=_SB_NOT_PROPS if every else None)
+    status = c._request(method, path, b"", query=query, resp=r)
+    if status == 204:
+        return None
+    if r.body_cut:
+        raise ValueError("message body longer than receive_max=%d bytes: pass receive_max= to the "
+                         "client (up to 1048576); the message stays locked and comes back"
+                         % c.receive_max)
+    m = Message()
+    m.body = bytes(r.body)
+    return m, r.headers, status
 
 
 def _bad(status, what):
@@ -114,14 +130,6 @@ def loads(b):
     return json.loads(bytes(out))  # ValueError if it is not JSON at all
 
 
-def _body(c, r, status):
-    if r.body_cut:
-        raise ValueError("message body longer than receive_max=%d bytes: pass receive_max= to the "
-                         "client (up to 1048576); the message stays locked and comes back"
-                         % c.receive_max)
-    return bytes(r.body)
-
-
 def _settled(c, method, path, query, lost):
     # The status of the 2xx answer, or LockLostError for the lock-lost statuses.
     st = c.stats
@@ -151,13 +159,10 @@ def _iot_path(c):
 
 
 def iot_receive(c):
-    r = _reader(c, False)
-    status = c._request("GET", _iot_path(c), b"", query=_IOT_QUERY, resp=r)
-    if status == 204:
+    got = _receive(c, "GET", _iot_path(c), _IOT_QUERY, False)
+    if got is None:
         return None
-    h = r.headers
-    m = Message()
-    m.body = _body(c, r, status)
+    m, h, status = got
     etag = h.get("etag")
     if etag is None:
         raise _bad(status, "a message without an ETag (its lock token)")
@@ -222,14 +227,11 @@ def sb_receive(c, timeout, delete):
     if not isinstance(timeout, int) or not 0 <= timeout < c._timeout:
         raise ValueError("timeout must be an int from 0 to less than the client's timeout (%d s)"
                          % c._timeout)
-    r = _reader(c, True)
-    status = c._request("DELETE" if delete else "POST", _sb_entity(c), b"",
-                        query="timeout=%d&%s" % (timeout, _SB_QUERY), resp=r)
-    if status == 204:
+    got = _receive(c, "DELETE" if delete else "POST", _sb_entity(c),
+                   "timeout=%d&%s" % (timeout, _SB_QUERY), True)
+    if got is None:
         return None
-    h = r.headers
-    m = Message()
-    m.body = _body(c, r, status)
+    m, h, status = got
     bp = h.get("brokerproperties")
     if bp is None:
         raise _bad(status, "a message without BrokerProperties")

@@ -34,58 +34,23 @@ PUBLIC = ("8isrFI1sGsIlvvFSSFRiMfCNzv21fjbE/+ah/lSh3lF8e2YG1Te7w1KpZhJFFXJrqYKi9
 # DPS registration ids: lowercase alphanumerics and - . _ : (up to 128)
 REGID_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-._:"
 
+# Run with tests/lib on the path: receive_harness plays the connection
+# (REPLIES answered in order, REQS recorded).
 MP_SCRIPT = r"""
 import json, sys
 import azure
-import azure.client as C
+from receive_harness import C, REPLIES, REQS, reply, header
 
 with open(sys.argv[1]) as f:
     cases = json.load(f)
 ASSIGNED = b'{"operationId":"op","status":"assigned","registrationState":{"assignedHub":"h.azure-devices.net","deviceId":"d"}}'
-seen = []
-
-
-class Sock:
-    def __init__(self):
-        self.out = b""
-        self.inb = b""
-
-    def settimeout(self, t):
-        pass
-
-    def write(self, b):
-        self.out += bytes(b)
-        if b"\r\n\r\n" in self.out and self.out.endswith(b"}"):
-            seen.append(self.out)
-            self.out = b""
-            self.inb = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(ASSIGNED), ASSIGNED)
-        return len(b)
-
-    def readinto(self, buf, n):
-        k = min(n, len(self.inb))
-        buf[:k] = self.inb[:k]
-        self.inb = self.inb[k:]
-        return k
-
-    def readline(self, n):
-        i = self.inb.find(b"\n")
-        k = min(len(self.inb) if i < 0 else i + 1, n)
-        line = self.inb[:k]
-        self.inb = self.inb[k:]
-        return line
-
-    def close(self):
-        pass
-
-
-C.transport.connect = lambda *a: Sock()
 out = []
 for c in cases:
     C.unix_time = lambda: c["now"]
-    del seen[:]
+    del REQS[:]
+    REPLIES.append(reply(200, ASSIGNED))
     a = azure.provision_info(c["scope"], c["regid"], c["key"], group_key=c["group"], max_retries=0)
-    auth = [l for l in seen[0].split(b"\r\n") if l.startswith(b"Authorization: ")][0][15:]
-    out.append([a["key"], str(auth, "ascii")])
+    out.append([a["key"], header(0, b"authorization")])
 with open(sys.argv[2], "w") as f:
     json.dump(out, f)
 """
@@ -130,7 +95,9 @@ def main():
             f.write(MP_SCRIPT)
         with open(inp, "w") as f:
             json.dump(cases, f)
-        subprocess.run([args.micropython, "-X", "heapsize=8m", script, inp, outp], check=True)
+        lib = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib")
+        env = dict(os.environ, MICROPYPATH=lib + ":" + os.environ.get("MICROPYPATH", ".frozen"))
+        subprocess.run([args.micropython, "-X", "heapsize=8m", script, inp, outp], check=True, env=env)
         with open(outp) as f:
             got = json.load(f)
     bad = 0
