@@ -24,6 +24,12 @@ To receive and provision (see tools/endpoint/servicebus.py, c2d.py, dps.py):
 * IoT Hub C2D  ``GET    /devices/{id}/messages/deviceBound`` -> 200 (ETag = lock) / 204
                ``DELETE /devices/{id}/messages/deviceBound/{lockToken}[?reject]`` -> 204
                ``POST   /devices/{id}/messages/deviceBound/{lockToken}/abandon`` -> 204
+* Event Hubs   ``PUT    /{hub}/revokedpublishers/{publisher}`` revoke -> 201 / 409
+  revocation   ``DELETE /{hub}/revokedpublishers/{publisher}`` restore -> 200 / 404
+               ``GET    /{hub}/revokedpublishers`` -> 200 (Atom feed); these need a
+               token of the Manage policy (``--manage-policy``, key in
+               AZURE_ENDPOINT_MANAGE_KEY); a revoked publisher's sends get 401
+               PublisherRevoked (tools/endpoint/revocation.py)
 * DPS          ``PUT    /{idScope}/registrations/{registrationId}/register`` -> 202
                ``GET    /{idScope}/registrations/{registrationId}/operations/{operationId}``
 
@@ -93,7 +99,7 @@ lines, and for the receive side ``locked``/``received-and-deleted``/``empty``/
 ``registering``/``assigning``/``assigned``/``failed``/``disabled`` lines;
 everything is flushed at once.  Human-oriented notes go to stderr.
 Keys are never printed; pass them through the environment (AZURE_ENDPOINT_KEY,
-AZURE_ENDPOINT_SECONDARY_KEY, AZURE_ENDPOINT_DEVICES, AZURE_ENDPOINT_IOTHUB_POLICIES,
+AZURE_ENDPOINT_SECONDARY_KEY, AZURE_ENDPOINT_MANAGE_KEY, AZURE_ENDPOINT_DEVICES, AZURE_ENDPOINT_IOTHUB_POLICIES,
 AZURE_ENDPOINT_DPS_ENROLLMENTS ``regid=KEY``, AZURE_ENDPOINT_DPS_GROUPS ``group=KEY``)
 so they do not show in ``ps``.
 
@@ -115,6 +121,9 @@ Subcommands (the default is ``serve``)::
                       [--message-id X] [--correlation-id Y]   queue a C2D message
     azure_endpoint.py c2d-list --db PATH [--device ID] [--json]
     azure_endpoint.py sb-list  --db PATH [--entity NAME] [--json]
+    azure_endpoint.py revoke-publisher  --db PATH --hub HUB --publisher NAME
+    azure_endpoint.py restore-publisher --db PATH --hub HUB --publisher NAME
+    azure_endpoint.py revoked-publishers --db PATH [--hub HUB] [--json]
 
 Faults are injected deterministically from ``--seed``, on every route (send,
 receive, settle, DPS): every request draws the same number of random values in

@@ -1,14 +1,17 @@
 """Command line: ``serve`` (the default) and the subcommands ``dump``,
-``count``, ``c2d-send``, ``c2d-list``, ``sb-list``."""
+``count``, ``c2d-send``, ``c2d-list``, ``sb-list``, ``revoke-publisher``,
+``restore-publisher``, ``revoked-publishers``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -16,8 +19,8 @@ from . import c2d, report
 from .auth import decoded_key, raw_key
 from .certs import ensure_certs, make_ssl_context
 from .common import (DEFAULT_CA_NAME, DEFAULT_CERTS, DEFAULT_DB, DEFAULT_DPS_HOST,
-                     DEFAULT_ID_SCOPE, DEFAULT_IOTHUB_HOST, DEFAULT_MAX_SIZE,
-                     DEFAULT_NAMESPACE_HOST, DEFAULT_POLICY, MAX_MAX_SIZE, Output, note)
+                     DEFAULT_ID_SCOPE, DEFAULT_IOTHUB_HOST, DEFAULT_MANAGE_POLICY, DEFAULT_MAX_SIZE,
+                     DEFAULT_NAMESPACE_HOST, DEFAULT_POLICY, MAX_MAX_SIZE, Output, iso, note)
 from .config import Config
 from .faults import Faults
 from .server import EndpointServer
@@ -114,9 +117,12 @@ def build_serve_parser() -> argparse.ArgumentParser:
                "[--json]' (counts, duplicates), 'c2d-send --db PATH --device ID --body TEXT "
                "[--property K=V] [--message-id X] [--correlation-id Y]' (queue a cloud-to-device "
                "message for the running server), 'c2d-list --db PATH [--device ID] [--json]', "
-               "'sb-list --db PATH [--entity QUEUE|TOPIC/subscriptions/SUB] [--json]'. "
+               "'sb-list --db PATH [--entity QUEUE|TOPIC/subscriptions/SUB] [--json]', "
+               "'revoke-publisher --db PATH --hub HUB --publisher NAME' and 'restore-publisher' "
+               "(the same), 'revoked-publishers --db PATH [--hub HUB] [--json]'. "
                "Keys: prefer the environment variables "
-               "AZURE_ENDPOINT_KEY, AZURE_ENDPOINT_SECONDARY_KEY, AZURE_ENDPOINT_DEVICES "
+               "AZURE_ENDPOINT_KEY, AZURE_ENDPOINT_SECONDARY_KEY, AZURE_ENDPOINT_MANAGE_KEY, "
+               "AZURE_ENDPOINT_DEVICES "
                "('dev1=KEY dev2/mod=KEY'), AZURE_ENDPOINT_IOTHUB_POLICIES ('name=KEY'), "
                "AZURE_ENDPOINT_DPS_ENROLLMENTS ('regid=KEY'), AZURE_ENDPOINT_DPS_GROUPS "
                "('group=KEY') so keys do not show in ps. A second, unrelated CA: "
@@ -139,6 +145,13 @@ def build_serve_parser() -> argparse.ArgumentParser:
                     help="the policy's key text, signed as is (visible in ps: prefer $AZURE_ENDPOINT_KEY)")
     eh.add_argument("--secondary-key", default=None,
                     help="also accept this key (or $AZURE_ENDPOINT_SECONDARY_KEY)")
+    eh.add_argument("--manage-policy", default=DEFAULT_MANAGE_POLICY,
+                    help="the policy with Manage rights (revokedpublishers needs it; its tokens "
+                         "may also send and receive); the same name as --policy gives that "
+                         "policy Manage rights")
+    eh.add_argument("--manage-key", default=None,
+                    help="the Manage policy's key text (visible in ps: prefer "
+                         "$AZURE_ENDPOINT_MANAGE_KEY)")
     eh.add_argument("--eventhub", action="append", default=[], metavar="NAME",
                     help="declare an event hub (repeatable); if no entity is declared "
                          "at all, any name is accepted as an event hub")
@@ -263,6 +276,8 @@ def cmd_serve(argv: Sequence[str]) -> int:
     key = args.key if args.key is not None else os.environ.get("AZURE_ENDPOINT_KEY")
     key2 = (args.secondary_key if args.secondary_key is not None
             else os.environ.get("AZURE_ENDPOINT_SECONDARY_KEY"))
+    manage_key = (args.manage_key if args.manage_key is not None
+                  else os.environ.get("AZURE_ENDPOINT_MANAGE_KEY"))
     devices = dict(_env_named_keys("AZURE_ENDPOINT_DEVICES"))
     devices.update(dict(args.device))
     policies = dict(_env_named_keys("AZURE_ENDPOINT_IOTHUB_POLICIES"))
@@ -280,6 +295,8 @@ def cmd_serve(argv: Sequence[str]) -> int:
         namespace_host=args.namespace_host.strip().lower().rstrip("."),
         policy=args.policy,
         eh_keys=[raw_key(k) for k in (key, key2) if k],
+        manage_policy=args.manage_policy,
+        manage_keys=[raw_key(manage_key)] if manage_key else [],
         eventhubs={n.lower() for n in args.eventhub},
         queues={n.lower() for n in args.queue},
         topics=topics,
@@ -310,7 +327,7 @@ def cmd_serve(argv: Sequence[str]) -> int:
         dps_polls=max(args.dps_polls, 0),
         dps_retry_after=args.dps_retry_after,
     )
-    if cfg.namespace_host and not cfg.eh_keys:
+    if cfg.namespace_host and not cfg.namespace_keys():
         note("warning: no Event Hubs/Service Bus key (--key or AZURE_ENDPOINT_KEY): "
              "every EH/SB request will get 401")
     faults = Faults(seed=args.seed, drop_request=args.drop_request, fail_503=args.fail_503,
@@ -335,7 +352,8 @@ def cmd_serve(argv: Sequence[str]) -> int:
     port = server.server_address[1]
     note(f"listening on {args.host}:{port}; eventhub/servicebus host "
          f"{cfg.namespace_host or '(off)'} policy {cfg.policy} "
-         f"({len(cfg.eh_keys)} key(s)); iothub host {cfg.iothub_host or '(off)'} "
+         f"({len(cfg.eh_keys)} key(s)), manage policy {cfg.manage_policy} "
+         f"({'a key' if cfg.manage_keys else 'no key'}); iothub host {cfg.iothub_host or '(off)'} "
          f"devices [{', '.join(sorted(cfg.devices)) or '-'}]; dps host {cfg.dps_host or '(off)'} "
          f"scope {cfg.id_scope} ({len(cfg.dps_enrollments)} enrollment(s), "
          f"{len(cfg.dps_groups)} group(s)); db {args.db}; ca {files.ca_pem}")
@@ -370,6 +388,41 @@ def cmd_c2d_send(args) -> int:
         return 1
     print(f"enqueued c2d device={args.device} id={sent['id']} message-id={sent['message_id']}")
     return 0
+
+
+def cmd_revocation(command: str, args) -> int:
+    """revoke-publisher / restore-publisher / revoked-publishers on the
+    database a running server uses (it sees the change on its next request)."""
+    store = Store(args.db)
+    try:
+        if command == "revoked-publishers":
+            rows = store.revoked_publishers(args.hub)
+            if args.json:
+                print(json.dumps([{"hub": h, "publisher": p, "revoked": t} for h, p, t in rows]))
+            else:
+                for hub, name, ts in rows:
+                    print(f"revoked hub={hub} publisher={name} since={iso(ts)}")
+                if not rows:
+                    print("no revoked publishers" + (f" on {args.hub}" if args.hub else ""))
+            return 0
+        status = 0
+        for name in args.publisher:
+            if command == "revoke-publisher":
+                if store.revoke_publisher(args.hub, name, time.time()):
+                    print(f"revoked publisher hub={args.hub.lower()} publisher={name}")
+                else:
+                    print(f"azure_endpoint: publisher {name!r} of {args.hub!r} is already revoked",
+                          file=sys.stderr)
+                    status = 1
+            elif store.restore_publisher(args.hub, name):
+                print(f"restored publisher hub={args.hub.lower()} publisher={name}")
+            else:
+                print(f"azure_endpoint: publisher {name!r} of {args.hub!r} is not revoked",
+                      file=sys.stderr)
+                status = 1
+        return status
+    finally:
+        store.close()
 
 
 def _subcommand_parser(name: str) -> argparse.ArgumentParser:
@@ -416,6 +469,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sub.add_argument("--width", type=int, default=40, help="preview width")
         args = sub.parse_args(argv[1:])
         return report.cmd_c2d_list(args) if command == "c2d-list" else report.cmd_sb_list(args)
+    if command in ("revoke-publisher", "restore-publisher", "revoked-publishers"):
+        sub = _subcommand_parser(command)
+        if command == "revoked-publishers":
+            sub.add_argument("--hub", help="only this event hub")
+            sub.add_argument("--json", action="store_true", help="print JSON")
+        else:
+            sub.add_argument("--hub", required=True, help="the event hub")
+            sub.add_argument("--publisher", required=True, action="append",
+                             help="publisher name (repeatable)")
+        return cmd_revocation(command, sub.parse_args(argv[1:]))
     if command == "serve":
         argv = argv[1:]
     return cmd_serve(argv)

@@ -19,6 +19,7 @@ DEFAULT_IOTHUB_HOST = "demo-hub.azure-devices.net"
 DEFAULT_DPS_HOST = "global.azure-devices-provisioning.net"
 DEFAULT_ID_SCOPE = "0ne00000A0A"
 DEFAULT_POLICY = "DataProducer"
+DEFAULT_MANAGE_POLICY = "RootManageSharedAccessKey"
 DEFAULT_CA_NAME = "azure_endpoint development CA"
 DEFAULT_MAX_SIZE = 256 * 1024
 MAX_MAX_SIZE = 1024 * 1024
@@ -32,7 +33,7 @@ IOT_BATCH_TYPE = "application/vnd.microsoft.iothub.json"
 
 REASONS = {
     200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request",
-    401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 410: "Gone",
+    401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 410: "Gone",
     411: "Length Required", 412: "Precondition Failed", 413: "Request Entity Too Large",
     429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
 }

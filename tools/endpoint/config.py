@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .common import (DEFAULT_DPS_HOST, DEFAULT_ID_SCOPE, DEFAULT_IOTHUB_HOST, DEFAULT_MAX_SIZE,
-                     DEFAULT_NAMESPACE_HOST, DEFAULT_POLICY)
+                     DEFAULT_MANAGE_POLICY, DEFAULT_NAMESPACE_HOST, DEFAULT_POLICY)
 
 
 @dataclass
@@ -15,6 +15,10 @@ class Config:
     namespace_host: str = DEFAULT_NAMESPACE_HOST
     policy: str = DEFAULT_POLICY
     eh_keys: list = field(default_factory=list)            # [SigningKey]
+    # The namespace's policy with Manage rights (revokedpublishers needs it);
+    # its tokens may also send and receive, as Azure's root policy's do.
+    manage_policy: str = DEFAULT_MANAGE_POLICY
+    manage_keys: list = field(default_factory=list)        # [SigningKey]
     eventhubs: set = field(default_factory=set)            # lower-case names
     queues: set = field(default_factory=set)
     topics: set = field(default_factory=set)
@@ -51,6 +55,20 @@ class Config:
 
     def now(self) -> float:
         return time.time() + self.clock_offset
+
+    def namespace_keys(self) -> dict:
+        """skn -> [SigningKey] for Event Hubs/Service Bus tokens (the send
+        policy and the Manage policy; the same name pools its keys)."""
+        keys: dict = {}
+        if self.eh_keys:
+            keys[self.policy] = list(self.eh_keys)
+        if self.manage_keys:
+            keys.setdefault(self.manage_policy, []).extend(self.manage_keys)
+        return keys
+
+    def has_manage(self, skn: Optional[str]) -> bool:
+        """Whether a token signed by policy ``skn`` carries Manage rights."""
+        return skn == self.manage_policy and (bool(self.manage_keys) or skn == self.policy)
 
     def entity_service(self, entity: str) -> Optional[str]:
         """'eventhub', 'queue', 'topic' or None (unknown entity)."""

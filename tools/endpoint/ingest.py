@@ -12,7 +12,7 @@ import binascii
 import json
 from typing import Optional
 
-from . import servicebus
+from . import revocation, servicebus
 from .auth import AuthError, decoded_key, parse_sas_token, verify_sas
 from .common import (IOT_BATCH_TYPE, SB_BATCH_TYPE, BadRequest, Route, header_text, media_type,
                      note)
@@ -102,18 +102,29 @@ class IngestRoutes:
     # -- authorization ---------------------------------------------------------------
     def _authorize_sb(self, route: Route) -> None:
         cfg: Config = self.server.cfg
-        if not cfg.eh_keys:
+        keys = cfg.namespace_keys()
+        if not keys:
             raise AuthError("UnknownKeyName",
                             "this endpoint has no Event Hubs/Service Bus key configured "
                             "(--key or AZURE_ENDPOINT_KEY)")
-        verify_sas(
+        info = verify_sas(
             self.headers.get("Authorization"),
             resource=route.resource,
             now=cfg.now(),
-            keys_by_name={cfg.policy: cfg.eh_keys},
+            keys_by_name=keys,
             require_key_name=True,
             unknown_name_message="no shared access policy named {skn!r} on this namespace",
         )
+        if route.action in revocation.MANAGE_ACTIONS and not cfg.has_manage(info["skn"]):
+            raise AuthError("Unauthorized",
+                            f"'Manage' claim(s) are required for this operation; policy "
+                            f"{info['skn']!r} has Send/Listen rights only (Manage: "
+                            f"{cfg.manage_policy!r})")
+        if (route.action == "send" and route.publisher is not None
+                and self.store.publisher_revoked(route.entity, route.publisher)):
+            raise AuthError("PublisherRevoked",
+                            f"publisher {route.publisher!r} of event hub {route.entity!r} is "
+                            "revoked: its sends are refused until it is restored")
 
     def _device_key(self, identity: str):
         """A device's SigningKey: from the flags/environment, else one DPS assigned."""

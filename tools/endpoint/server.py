@@ -23,7 +23,7 @@ from typing import Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape as _xml_escape
 
-from . import c2d, dps, ingest, servicebus
+from . import c2d, dps, ingest, revocation, servicebus
 from .auth import AuthError
 from .common import DISCARD_CAP, REASONS, BadRequest, Output, Route, note
 from .config import Config
@@ -43,12 +43,12 @@ DPS_ERROR_CODES = {
 
 # action -> {HTTP method: handler method name}
 ACTIONS: dict = {}
-for _module in (ingest, servicebus, c2d, dps):
+for _module in (ingest, servicebus, c2d, dps, revocation):
     ACTIONS.update(_module.ACTIONS)
 
 
 class Handler(ingest.IngestRoutes, servicebus.ServiceBusRoutes, c2d.C2DRoutes, dps.DpsRoutes,
-              http.server.BaseHTTPRequestHandler):
+              revocation.RevocationRoutes, http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "azure-endpoint/1.0"
     sys_version = ""
@@ -295,7 +295,8 @@ class Handler(ingest.IngestRoutes, servicebus.ServiceBusRoutes, c2d.C2DRoutes, d
         if segs is None:
             return None
         if cfg.namespace_host and host == cfg.namespace_host:
-            return ingest.route_namespace(cfg, segs) or servicebus.route(cfg, segs)
+            return (ingest.route_namespace(cfg, segs) or revocation.route(cfg, segs)
+                    or servicebus.route(cfg, segs))
         if cfg.iothub_host and host == cfg.iothub_host:
             return ingest.route_iothub(cfg, segs) or c2d.route(cfg, segs)
         if cfg.dps_host and host == cfg.dps_host:

@@ -95,9 +95,22 @@ CREATE TABLE IF NOT EXISTS sb_messages(
     updated REAL
 );
 CREATE INDEX IF NOT EXISTS sb_by_entity ON sb_messages(entity, state, seq);
+
+-- Event Hubs publishers revoked (PUT .../revokedpublishers/{name}, or the
+-- revoke-publisher command): their sends get 401 until restored.
+-- entity and publisher_key are lower-case (names are case-insensitive);
+-- publisher is the name as revoked.
+CREATE TABLE IF NOT EXISTS revoked_publishers(
+    entity TEXT,
+    publisher_key TEXT,
+    publisher TEXT,
+    revoked REAL,
+    PRIMARY KEY(entity, publisher_key)
+);
 """
 
-TABLES = ("events", "devices", "dps_operations", "c2d_messages", "sb_messages")
+TABLES = ("events", "devices", "dps_operations", "c2d_messages", "sb_messages",
+          "revoked_publishers")
 
 
 @dataclass
@@ -181,6 +194,34 @@ class Store:
     def device_key(self, device_id: str) -> Optional[str]:
         rows = self.query("SELECT key FROM devices WHERE device_id = ?", (device_id,))
         return rows[0][0] if rows else None
+
+    # -- revoked Event Hubs publishers ------------------------------------------------
+    def revoke_publisher(self, entity: str, publisher: str, now: float) -> bool:
+        """Revoke; False if it already was."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO revoked_publishers(entity, publisher_key, publisher, revoked)"
+                " VALUES (?,?,?,?)", (entity.lower(), publisher.lower(), publisher, now))
+            return cur.rowcount == 1
+
+    def restore_publisher(self, entity: str, publisher: str) -> bool:
+        """Restore; False if it was not revoked."""
+        with self.transaction() as conn:
+            cur = conn.execute("DELETE FROM revoked_publishers WHERE entity=? AND publisher_key=?",
+                               (entity.lower(), publisher.lower()))
+            return cur.rowcount == 1
+
+    def publisher_revoked(self, entity: str, publisher: str) -> bool:
+        return bool(self.query("SELECT 1 FROM revoked_publishers WHERE entity=? AND publisher_key=?",
+                               (entity.lower(), publisher.lower())))
+
+    def revoked_publishers(self, entity: Optional[str] = None) -> list:
+        """[(entity, publisher, revoked_at)], oldest first."""
+        sql = "SELECT entity, publisher, revoked FROM revoked_publishers"
+        params: tuple = ()
+        if entity is not None:
+            sql, params = sql + " WHERE entity=?", (entity.lower(),)
+        return [tuple(r) for r in self.query(sql + " ORDER BY revoked, publisher_key", params)]
 
     def close(self) -> None:
         with self._lock:
