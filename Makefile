@@ -121,7 +121,7 @@ endpoint-test: | deps
 
 # MicroPython -> TLS -> local endpoint -> SQLite, with fault injection.
 e2e-test: $(MICROPYTHON)
-	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_send_e2e.py tests/e2e/test_receive_e2e.py
+	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_send_e2e.py tests/e2e/test_receive_e2e.py tests/e2e/test_token_e2e.py
 
 test: lint rust-test check-header upy-test stubs-test wipy-compat-test oracle-test endpoint-test e2e-test example-test $(HARDENING_TESTS) $(OUTBOX_TESTS) $(FIRMWARE_TESTS) $(WIPY_TWIN_TESTS) $(NATMOD_TESTS)
 	@echo "make test: all passed"

@@ -7,6 +7,11 @@ capped exponential backoff and full jitter, honouring Retry-After.
 `send` returns only once the service acknowledged the event (201/204);
 otherwise it raises `SendError`: the caller always knows.
 
+A device may hold a token instead of the key (`SharedAccessSignature=` in
+its connection string, `token=`, `set_token`): it is sent as given, its
+expiry (`se`) is checked against the device clock before each request, and
+a 401 on it is final (nothing to renew).
+
 Delivery is at-least-once: when a connection drops after the service stored
 an event but before its answer arrived, the retry stores it again.
 
@@ -160,6 +165,27 @@ def _write(sock, head, body):
         sock.write(body)
 
 
+_CLOCK_SET = const(1577836800)  # 2020-01-01: a clock reading less was never set
+
+
+def _expiry(token):
+    # The expiry (se=) of `SharedAccessSignature sr=..&sig=..&se=..`, as an
+    # int; ValueError unless the token could go out as a header.
+    if not isinstance(token, str):
+        raise TypeError("token must be a str")
+    if not token.startswith("SharedAccessSignature ") or "\r" in token or "\n" in token:
+        raise ValueError("token must look like 'SharedAccessSignature sr=...&sig=...&se=...'")
+    for f in token[22:].split("&"):
+        if f.startswith("se="):
+            try:
+                se = int(f[3:])
+            except ValueError:
+                break
+            if se > 0 and f[3:].isdigit():
+                return se
+    raise ValueError("SAS token has no se= (expiry in Unix seconds)")
+
+
 def _from_connection_string(cls, kind, conn_str, kw):
     # What a client needs from its connection string, worked out by
     # azure/_connstr.py, loaded for this only (it runs once per client).
@@ -168,24 +194,86 @@ def _from_connection_string(cls, kind, conn_str, kw):
     return cls(*_transient("_connstr", "client_args", kind, conn_str, kw), **kw)
 
 
-class _Client:
-    """What every client shares: the connection, the token, retries.
+class _Auth:
+    """The SAS token of every client (HTTPS and MQTT alike): signed on the
+    device from its key and renewed at 80 % of `token_ttl`, or given (made
+    elsewhere: sent as given, refused once expired by the device clock,
+    never renewed; `set_token` hands over the next one). A client holding a
+    given token holds no key."""
+
+    def __init__(self, audience, key, key_name, key_is_base64, token=None, token_ttl=3600):
+        if not isinstance(token_ttl, int):
+            raise TypeError("token_ttl must be an int")
+        if token_ttl < 1:
+            raise ValueError("token_ttl must be a positive number of seconds")
+        self._audience = audience
+        self._key = key
+        self._key_name = key_name
+        self._key_is_base64 = key_is_base64
+        self._token_ttl = token_ttl
+        self._token = None
+        self._renew_at = 0
+        # Unix time the current token expires (None until one is signed).
+        self.token_expires = None
+        self._given = False
+        if token is not None:
+            self.set_token(token)
+        elif key is None:
+            raise ValueError("no credential: give a key or a token")
+
+    def set_token(self, token):
+        """Use this token (`SharedAccessSignature sr=..&sig=..&se=..`, sent as
+        given) from the next request on, e.g. one fetched before the last
+        one expires (see `token_expires`)."""
+        self.token_expires = _expiry(token)
+        self._token = token
+        self._given = True
+        self._key = None  # from now on the device holds no key
+
+    def _current_token(self):
+        now = unix_time()
+        if self._given:
+            # An unset clock cannot tell: the service decides.
+            if now >= self.token_expires and now >= _CLOCK_SET:
+                raise SendError(401, "SAS token expired at %d (Unix time; %d s ago by the device clock); "
+                                "nothing was sent: give the client a new one with set_token()"
+                                % (self.token_expires, now - self.token_expires))
+            return self._token
+        if self._token is None or now >= self._renew_at:
+            exp = self._checked_expiry(now)
+            self._token = _azure.sas_token(self._audience, self._key, self._key_name,
+                                           expiry=exp, key_is_base64=self._key_is_base64)
+            self._renew_at = now + self._token_ttl * 4 // 5
+            self.token_expires = exp
+            self.stats["renewals"] += 1
+        return self._token
+
+    def _checked_expiry(self, now):
+        # The client's own policy, before it passes an explicit expiry (which
+        # the native signer never second-guesses): refuse an unset clock.
+        if now < _CLOCK_SET:
+            raise ValueError("clock is not set (it reads before 2020-01-01): set it from NTP first")
+        return now + self._token_ttl
+
+
+class _Client(_Auth):
+    """What every HTTPS client shares: the connection, retries (and, from
+    _Auth, the token).
 
     `path` is the request path's names (percent-encoded by the framer);
     `iot` selects IoT Hub's content types and `iothub-app-` properties."""
 
-    def __init__(self, host, path, audience, key, key_name, key_is_base64, iot=False,
+    def __init__(self, host, path, audience, key, key_name, key_is_base64, iot=False, token=None,
                  endpoint=None, ca_certs=None, insecure_disable_tls_verification=False,
                  token_ttl=3600, max_retries=6, timeout=30, max_size=_MAX_SIZE_DEFAULT,
                  keep_alive=True, backoff_base_ms=500, backoff_cap_ms=30000, receive_max=4096):
         # Checked here: a bad value would otherwise surface only inside a send
         # (or, for the retry settings, only after a first failure).
         # Types here; values (max_size's range included) by the native framer below.
-        for v in (max_size, token_ttl, max_retries):
+        for v in (max_size, max_retries):
             if not isinstance(v, int):
                 raise TypeError("max_size, token_ttl and max_retries must be ints")
-        if token_ttl < 1:
-            raise ValueError("token_ttl must be a positive number of seconds")
+        _Auth.__init__(self, audience, key, key_name, key_is_base64, token, token_ttl)
         if max_retries < 0:
             raise ValueError("max_retries must not be negative")
         _azure.backoff_ms(0, 0, None, backoff_base_ms, backoff_cap_ms)  # types and range
@@ -193,14 +281,9 @@ class _Client:
         self._path = path
         self._iot = iot
         self._query = _IOT_QUERY if iot else _EH_QUERY
-        self._audience = audience
-        self._key = key
-        self._key_name = key_name
-        self._key_is_base64 = key_is_base64
         self._connect_host, self._port = _split_endpoint(endpoint, host)
         self._ca_certs = ca_certs
         self._verify = not insecure_disable_tls_verification
-        self._token_ttl = token_ttl
         self.max_retries = max_retries
         self._timeout = timeout
         self.max_size = max_size
@@ -210,13 +293,11 @@ class _Client:
             raise ValueError("receive_max must be an int in 1..1048576")
         self.receive_max = receive_max
         self._backoff = (backoff_base_ms, backoff_cap_ms)
-        self._token = None
-        self._renew_at = 0
         self._sock = None
         # The request's parts checked once, now, by the native framer (types,
-        # empty names, host, max_size): bad input fails here, not in the
-        # first send.
-        _azure.frame_head("POST", path, host, None, 0, None, None, None, None, None, True, max_size)
+        # empty names, host, max_size, a given token's bytes): bad input
+        # fails here, not in the first send.
+        _azure.frame_head("POST", path, host, self._token, 0, None, None, None, None, None, True, max_size)
         self._resp = Response()
         self._rbuf = bytearray(256)
         self._rview = memoryview(self._rbuf)
@@ -240,25 +321,6 @@ class _Client:
             except OSError:
                 pass
             self._sock = None
-
-    # -- token ---------------------------------------------------------------
-
-    def _current_token(self):
-        now = unix_time()
-        if self._token is None or now >= self._renew_at:
-            self._token = _azure.sas_token(self._audience, self._key, self._key_name,
-                                           expiry=self._checked_expiry(now),
-                                           key_is_base64=self._key_is_base64)
-            self._renew_at = now + self._token_ttl * 4 // 5
-            self.stats["renewals"] += 1
-        return self._token
-
-    def _checked_expiry(self, now):
-        # The client's own policy, before it passes an explicit expiry (which
-        # the native signer never second-guesses): refuse an unset clock.
-        if now < 1577836800:
-            raise ValueError("clock is not set (it reads before 2020-01-01): set it from NTP first")
-        return now + self._token_ttl
 
     # -- sending -------------------------------------------------------------
 
@@ -329,8 +391,9 @@ class _Client:
                     self.stats["sent"] += count
                     return status
                 err = _text(r.error_text) or "HTTP %d" % status
-                if verdict == 1 and not renewed:
+                if verdict == 1 and not renewed and not self._given:
                     # 401: the token may have just expired; sign a fresh one once.
+                    # (A given token cannot be renewed: its 401 is final.)
                     renewed = True
                     self._token = None
                     head = self._head(method, path, body, content_type, props, partition_key, query)
@@ -343,7 +406,7 @@ class _Client:
             sleep_ms(_azure.backoff_ms(attempt, _rand32(), retry_after, self._backoff[0], self._backoff[1]))
             attempt += 1
             self.stats["retries"] += 1
-            if self._token is None or unix_time() >= self._renew_at:
+            if not self._given and (self._token is None or unix_time() >= self._renew_at):
                 head = self._head(method, path, body, content_type, props, partition_key, query)
 
     def _round_trip(self, head, body, r):

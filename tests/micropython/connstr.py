@@ -39,3 +39,11 @@ print("azure._connstr" in sys.modules, "_connstr" in dir(azure))
 # Host names by the native framer's rule (the clients' check: hostile_client.py).
 show("HostName=bad host;DeviceId=d;SharedAccessKey=a2V5")
 show("Endpoint=sb://a b/;SharedAccessKeyName=n;SharedAccessKey=k;EntityPath=h")
+# A token in place of the key (the Azure SDKs' SharedAccessSignature=): kept as given.
+show("Endpoint=sb://ns.servicebus.windows.net/;SharedAccessSignature=SharedAccessSignature sr=https%3a%2f%2fns.servicebus.windows.net%2fhub&sig=a%2bb&se=1827000000&skn=send;EntityPath=hub")
+show("HostName=h.azure-devices.net;DeviceId=d;SharedAccessSignature=SharedAccessSignature sr=h.azure-devices.net%2Fdevices%2Fd&sig=x&se=4294967296")
+show("Endpoint=sb://ns/;SharedAccessSignature=sr=a&sig=b&se=1")
+show("Endpoint=sb://ns/;SharedAccessSignature=SharedAccessSignature sr=a&sig=b")
+show("Endpoint=sb://ns/;SharedAccessSignature=SharedAccessSignature se=1&sig=b")
+show("Endpoint=sb://ns/;SharedAccessKey=k;SharedAccessSignature=SharedAccessSignature sr=a&sig=b&se=1")
+show("endpoint=sb://ns/;sharedaccesssignature=SharedAccessSignature sr=a&sig=b&se=1;entitypath=hub")
