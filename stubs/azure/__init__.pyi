@@ -34,6 +34,12 @@ class _Client:
     max_retries: int
     max_size: int
     stats: Dict[str, int]
+    token_expires: Optional[int]
+    """Unix time the current token expires: a given token's `se`, or (key on the device) the last
+    signed one's (None before the first request)."""
+    def set_token(self, token: str) -> None:
+        """Use this token (`SharedAccessSignature sr=..&sig=..&se=..`, sent as given) from the next
+        request on; the client then holds no key. ValueError/TypeError if it is not a token."""
     def send(self, body: _Body, *, properties: _Properties = None, partition_key: Optional[str] = None,
              content_type: Optional[str] = None) -> int:
         """Sends one event; returns the HTTP status (201 or 204) once the service acknowledged it."""
@@ -48,7 +54,8 @@ class EventHubClient(_Client):
     def from_connection_string(cls, conn_str: str, *, event_hub: Optional[str] = None,
                                publisher: Optional[str] = None, partition_id: Optional[str] = None,
                                endpoint: Optional[str] = None, ca_certs: Optional[str] = None,
-                               insecure_disable_tls_verification: bool = False, token_ttl: int = 3600,
+                               insecure_disable_tls_verification: bool = False, token: Optional[str] = None,
+                               token_ttl: int = 3600,
                                max_retries: int = 6, timeout: int = 30, max_size: int = 262144,
                                keep_alive: bool = True, backoff_base_ms: int = 500,
                                backoff_cap_ms: int = 30000, receive_max: int = 4096) -> "EventHubClient": ...
@@ -61,7 +68,8 @@ class ServiceBusClient(_Client):
                                topic_name: Optional[str] = None, subscription_name: Optional[str] = None,
                                endpoint: Optional[str] = None,
                                ca_certs: Optional[str] = None,
-                               insecure_disable_tls_verification: bool = False, token_ttl: int = 3600,
+                               insecure_disable_tls_verification: bool = False, token: Optional[str] = None,
+                               token_ttl: int = 3600,
                                max_retries: int = 6, timeout: int = 30, max_size: int = 262144,
                                keep_alive: bool = True, backoff_base_ms: int = 500,
                                backoff_cap_ms: int = 30000, receive_max: int = 4096) -> "ServiceBusClient": ...
@@ -82,7 +90,8 @@ class IoTHubClient(_Client):
     @classmethod
     def from_connection_string(cls, conn_str: str, *, device_id: Optional[str] = None,
                                endpoint: Optional[str] = None, ca_certs: Optional[str] = None,
-                               insecure_disable_tls_verification: bool = False, token_ttl: int = 3600,
+                               insecure_disable_tls_verification: bool = False, token: Optional[str] = None,
+                               token_ttl: int = 3600,
                                max_retries: int = 6, timeout: int = 30, max_size: int = 262144,
                                keep_alive: bool = True, backoff_base_ms: int = 500,
                                backoff_cap_ms: int = 30000, receive_max: int = 4096) -> "IoTHubClient": ...
