@@ -20,7 +20,7 @@ HOST_LIB := $(ROOT)/target/release/libupy_azure.a
 RUST_SRC := Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs)
 GLUE_SRC := $(wildcard micropython-glue/*.c micropython-glue/*.h micropython-glue/*.mk micropython-glue/azure/*.py) micropython-glue/manifest.py
 
-.PHONY: all deps micropython lib unix header check-header rust-test lint upy-test stubs-test oracle-test stubs-test wipy-compat-test endpoint-test e2e-test test demo clean
+.PHONY: all deps micropython lib unix header check-header rust-test lint upy-test stubs-test oracle-test stubs-test wipy-compat-test endpoint-test e2e-test test demo device-tokens clean
 
 all: unix
 
@@ -86,6 +86,7 @@ upy-test: $(MICROPYTHON)
 oracle-test: $(MICROPYTHON)
 	$(PY) tests/oracle/test_sas_oracle.py --micropython $(MICROPYTHON) --cases 1200
 	$(PY) tests/oracle/test_dps_oracle.py --micropython $(MICROPYTHON) --cases 1000
+	$(PY) tests/oracle/test_device_tokens.py --micropython $(MICROPYTHON)
 	$(PY) tests/oracle/generated_exp.py --check
 
 # Firmware for the WiPy (cc3200) and the Cortex-M4 qemu board: targets
@@ -135,6 +136,20 @@ demo: $(MICROPYTHON)
 # Connection string -> per-device token, printed with its expiry.
 demo-token: $(MICROPYTHON)
 	$(MICROPYTHON) examples/device_token.py
+
+# Per-device connection strings (tokens, no key) from the owner's connection
+# string, signed by the crate's signer (tools/device_tokens.py; --help there):
+#   make device-tokens CONN='Endpoint=sb://...;SharedAccessKeyName=..;SharedAccessKey=..;EntityPath=hub' \
+#        DEVICES='wipy-01 wipy-02' DAYS=365        (or HOURS=N, EXPIRY=UNIX; ENTITY=, JSON=1)
+# DEVICES are Event Hubs publishers, or IoT Hub device ids for a HostName= string;
+# without DEVICES: one Service Bus entity token. CONN reaches the tool through
+# the environment, not its command line.
+device-tokens: $(MICROPYTHON)
+	@test -n "$$CONN" || { echo "make device-tokens: set CONN='<the owner's connection string>'" >&2; exit 2; }
+	@AZURE_CONNECTION_STRING="$$CONN" $(MICROPYTHON) tools/device_tokens.py \
+		$(if $(EXPIRY),--expiry $(EXPIRY),$(if $(HOURS),--hours $(HOURS),--days $(or $(DAYS),365))) \
+		$(if $(ENTITY),--entity $(ENTITY)) $(if $(JSON),--json) \
+		$(if $(DEVICES),$$(case ";$$CONN" in *";HostName="*) echo --device;; *) echo --publisher;; esac) $(DEVICES))
 
 clean:
 	rm -rf build/unix build/test-results target
