@@ -149,7 +149,7 @@ device-tokens: $(MICROPYTHON)
 	@AZURE_CONNECTION_STRING="$$CONN" $(MICROPYTHON) tools/device_tokens.py \
 		$(if $(EXPIRY),--expiry $(EXPIRY),$(if $(HOURS),--hours $(HOURS),--days $(or $(DAYS),365))) \
 		$(if $(ENTITY),--entity $(ENTITY)) $(if $(JSON),--json) \
-		$(if $(DEVICES),$$(case ";$$CONN" in *";HostName="*) echo --device;; *) echo --publisher;; esac) $(DEVICES))
+		$(if $(DEVICES),$(if $(findstring HostName=,$(CONN)),--device,--publisher) $(DEVICES))
 
 clean:
 	rm -rf build/unix build/test-results target
