@@ -48,7 +48,8 @@ except ImportError:  # a port without sockets: token signing only
 # receiving or queueing only once it receives or queues. (dir(azure) probes
 # every name, so it imports them all.)
 _LAZY = {"ServiceBusClient": "servicebus", "IoTHubClient": "iothub", "Message": "receive",
-         "LockLostError": "receive", "Outbox": "outbox", "OutboxFull": "outbox"}
+         "LockLostError": "receive", "Outbox": "outbox", "OutboxFull": "outbox",
+         "IoTHubMQTTClient": "iothub_mqtt", "ConnectRefused": "mqtt", "TwinError": "mqtt"}
 
 
 def __getattr__(name):

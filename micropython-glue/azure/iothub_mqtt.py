@@ -1,0 +1,324 @@
+"""azure.IoTHubMQTTClient: IoT Hub over MQTT, driven by a blocking socket.
+
+A thin driver: it opens the TLS connection (azure/transport.py), writes what
+the session core (azure/mqtt.py) gives it, reads what the core asks for and
+calls the user's handlers. Every protocol decision is the core's, shared
+with the asyncio driver (azure/aio_mqtt.py). No threads: the application's
+main loop calls poll(). Socket timeouts are whole seconds or non-blocking
+reads (the WiPy has neither select nor floats). Loaded on first use of
+`azure.IoTHubMQTTClient`.
+"""
+
+import azure.client as _cl  # (tests script its clock, sleep, jitter and transport)
+from micropython import const
+
+from .client import SendError, _Auth, _from_connection_string
+from .mqtt import setup, event, renew_at, EV_MESSAGE, EV_METHOD, EV_PATCH
+
+_UP = const(2)
+
+
+class IoTHubMQTTClient(_Auth):
+    """One IoT Hub device (or module) over MQTT: telemetry (QoS 1), the
+    device twin, direct methods and cloud-to-device messages.
+
+    Handlers (attributes, None by default): on_message(msg), PUBACKed once
+    it returns; on_method(name, payload) -> (status, payload); on_twin_patch(patch)
+    with "$version"; on_error(exc) for input dropped as hostile or unexpected.
+    They run inside poll() and inside the blocking calls."""
+
+    @classmethod
+    def from_connection_string(cls, conn_str, **kw):
+        """device_id= when the string has none; endpoint=, ca_certs=,
+        keepalive=240, token_ttl=3600, timeout=30, token=,
+        insecure_disable_tls_verification=False, max_retries=6,
+        backoff_base_ms=500, backoff_cap_ms=30000, receive_max=4096."""
+        return _from_connection_string(cls, 2, conn_str, kw)
+
+    def __init__(self, host, path, audience, key, key_name, key_is_base64, iot=True, token=None, endpoint=None,
+                 ca_certs=None, insecure_disable_tls_verification=False, keepalive=240, token_ttl=3600,
+                 timeout=30, max_retries=6, backoff_base_ms=500, backoff_cap_ms=30000, receive_max=4096,
+                 max_size=262144):
+        setup(self, host, path, endpoint, ca_certs, insecure_disable_tls_verification, keepalive, timeout,
+               max_retries, backoff_base_ms, backoff_cap_ms, receive_max, max_size)
+        _Auth.__init__(self, audience, key, key_name, key_is_base64, token, token_ttl)
+        self._sock = None
+
+    def __repr__(self):
+        return "<IoTHubMQTTClient %s/%s>" % (self.host, self.device_id)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def connected(self):
+        return self._core.state == _UP
+
+    # -- the application's calls -------------------------------------------------
+
+    def connect(self):
+        """Connects (retrying with backoff for up to `timeout` seconds).
+        Raises ConnectRefused (final refusals at once), TLSError or SendError."""
+        start = _cl.ticks_ms()
+        limit = self._timeout * 1000
+        while self._core.state != _UP:
+            left = limit - _cl.ticks_diff(_cl.ticks_ms(), start)
+            if left <= 0:
+                raise SendError(None, "not connected within %d s%s" % (self._timeout, self._why()))
+            self._step(left)
+
+    def send(self, body, *, properties=None, content_type=None, timeout=None):
+        """Sends one event at QoS 1; returns once IoT Hub acknowledged it
+        (PUBACK), else raises SendError (nothing is lost silently)."""
+        b, p = event(body, properties, content_type)
+        e = self._publish(b, p, timeout)
+        self._until(e)
+        if e[0] is not True:
+            raise e[0]
+
+    def send_batch(self, events):
+        """Sends a list of events (each a body or (body, properties)), all
+        in flight at once (up to 16 unacknowledged); returns how many once
+        every one was acknowledged, else raises SendError."""
+        if not isinstance(events, (list, tuple)):
+            raise TypeError("events must be a list")
+        es = []
+        try:
+            for ev in events:
+                if isinstance(ev, tuple):
+                    b, p = event(ev[0], ev[1] if len(ev) > 1 else None, None)
+                else:
+                    b, p = event(ev, None, None)
+                es.append(self._publish(b, p, None))
+            for e in es:
+                self._until(e)
+        finally:
+            for e in es:
+                if e[0] is not True:
+                    self._core.inflight.pop(self._pid_of(e), None)
+        for e in es:
+            if e[0] is not True:
+                raise e[0]
+        return len(es)
+
+    def get_twin(self):
+        """The device twin: {"desired": {...}, "reported": {...}}. Raises TwinError."""
+        c = self._core
+        return self._request(c.twin_get(_cl.ticks_ms(), c.timeout_ms))
+
+    def patch_twin_reported(self, patch):
+        """Updates reported properties (members update, None deletes);
+        returns the new reported $version. Raises TwinError."""
+        c = self._core
+        return self._request(c.twin_patch(patch, _cl.ticks_ms(), c.timeout_ms))
+
+    def poll(self, timeout_ms=0):
+        """Reads what arrived and runs the handlers, answers methods, pings
+        when due and reconnects when needed (with backoff). Waits up to
+        timeout_ms for something to arrive. Returns how many events it handled."""
+        start = _cl.ticks_ms()
+        n = 0
+        while True:
+            # Once something was handled, only what is already there (at most
+            # 64 events a call: a flooding broker cannot keep poll() forever).
+            left = 0 if n else timeout_ms - _cl.ticks_diff(_cl.ticks_ms(), start)
+            k = self._step(max(0, left))
+            n += k
+            if (not k and (n or left <= 0)) or n >= 64:
+                return n
+
+    def close(self):
+        """Disconnects; pending sends and requests fail with SendError."""
+        if self._sock is not None:
+            try:
+                self._sock.write(self._core.disconnect())
+            except OSError:
+                pass
+        self._drop()
+        self._core.abandon(SendError(None, "client closed"))
+
+    # -- driving the core ------------------------------------------------------------
+
+    def _pid_of(self, e):
+        for k, v in self._core.inflight.items():
+            if v is e:
+                return k
+
+    def _publish(self, body, props, timeout):
+        c = self._core
+        limit = c.timeout_ms if timeout is None else timeout * 1000
+        while True:
+            e = c.publish(body, props, _cl.ticks_ms(), limit)
+            if e is not None:
+                return e
+            self._step(1000)  # the window is full: wait for a PUBACK
+
+    def _request(self, e):
+        self._until(e)
+        if e[0] is not True:
+            raise e[0]
+        return e[1]
+
+    def _until(self, e):
+        # Drives I/O until the entry is done (the core fails it at its deadline).
+        while e[0] is None:
+            self._step(1000)
+
+    def _why(self):
+        e = getattr(self, "_last_err", None)
+        return ": %s" % e if e else ""
+
+    def _drop(self):
+        s = self._sock
+        self._sock = None
+        if s is not None:
+            try:
+                s.close()
+            except OSError:
+                pass
+        self._core.lost()
+
+    def _fail(self, exc):
+        self._last_err = exc
+        s = self._sock
+        self._sock = None
+        if s is not None:
+            try:
+                s.close()
+            except OSError:
+                pass
+        self._core.failed(exc, _cl.ticks_ms())  # raises when retrying cannot help
+
+    def _open(self):
+        c = self._core
+        token = self._current_token()  # an expired given token: SendError(401), final
+        self._sock = _cl.transport.connect(self._connect_host, self._port, self.host, self._ca_certs,
+                                           self._verify, self._timeout)
+        c.begin(_cl.ticks_ms(), token, renew_at(self))
+
+    def _step(self, wait_ms):
+        """One round: connect if due, write, read (waiting up to wait_ms for
+        the first byte), run the timers and the handlers. Returns how many
+        events were handled."""
+        c = self._core
+        try:
+            if self._sock is None:
+                d = c.wait_ms(_cl.ticks_ms())
+                if d:
+                    _cl.sleep_ms(min(d, wait_ms))
+                    return 0
+                self._open()
+            self._write()
+            self._read(wait_ms)
+            if c.tick(_cl.ticks_ms(), _cl.unix_time()):
+                # Reconnect with a fresh token before this one expires.
+                self._sock.write(c.disconnect())
+                self._drop()
+                return 0
+            self._write()
+        except OSError as e:  # ConnectRefused, TLSError, SendError, socket errors, a dead connection
+            self._fail(e)
+        except ValueError as e:  # a malformed fixed header: the stream cannot be trusted
+            self._report(e)
+            self._fail(OSError("broker sent malformed data (%s)" % e))
+        return self._dispatch()
+
+    def _write(self):
+        out = self._core.take(_cl.ticks_ms())
+        if not out:
+            return
+        # Small pieces go out in one write (one TLS record), as the HTTPS clients do.
+        n = 0
+        for b in out:
+            n += len(b)
+        if n <= 1024:
+            self._sock.write(b"".join(out))
+        else:
+            for b in out:
+                self._sock.write(b)
+
+    def _read(self, wait_ms):
+        # Reads what has arrived. The first read waits up to about wait_ms:
+        # a whole-second socket timeout (no float timeouts on the WiPy), or
+        # a non-blocking read and a short sleep. A packet begun is read to its
+        # end within the socket timeout. Returns how many bytes were read.
+        c = self._core
+        sock = self._sock
+        got = 0
+        t = None
+        while True:
+            want = self._timeout if c.partial() else (0 if got or wait_ms < 1000 else 1)
+            if want != t:
+                sock.settimeout(want)
+                t = want
+            try:
+                n = sock.readinto(c.rx_view())
+            except OSError as e:
+                if e.args[0] not in (11, 110):  # EAGAIN, ETIMEDOUT: nothing came
+                    raise
+                n = None
+            if n is None:
+                if c.partial():
+                    raise OSError("the broker stopped in the middle of a packet")
+                if not got and t == 0 and wait_ms:
+                    _cl.sleep_ms(min(wait_ms, 20, c.next_timer(_cl.ticks_ms()) or 1))
+                return got
+            if not n:
+                raise OSError("the broker closed the connection")
+            got += n
+            c.rx_done(n, _cl.ticks_ms())
+            if c.events:
+                return got
+
+    def _dispatch(self):
+        c = self._core
+        n = 0
+        while c.events:
+            ev = c.events.pop(0)
+            n += 1
+            k = ev[0]
+            if k == EV_MESSAGE:
+                try:
+                    if self.on_message:
+                        self.on_message(ev[1])
+                    c.ack(ev[2])
+                except Exception as e:  # no PUBACK: IoT Hub delivers it again
+                    self._report(e)
+            elif k == EV_METHOD:
+                if self.on_method:
+                    try:
+                        status, payload = self.on_method(ev[1], ev[3])
+                    except Exception as e:
+                        status, payload = 500, {"error": "%s: %s" % (type(e).__name__, e)}
+                        self._report(e)
+                else:
+                    status, payload = 501, {"error": "no method handler"}
+                c.method_response(ev[2], status, payload)
+            elif k == EV_PATCH:
+                try:
+                    if self.on_twin_patch:
+                        self.on_twin_patch(ev[1])
+                except Exception as e:
+                    self._report(e)
+            else:
+                self._report(ev[1])
+        if n and self._sock is not None:
+            try:
+                self._write()
+            except OSError as e:
+                self._fail(e)
+        return n
+
+    def _report(self, exc):
+        # Hostile input the core dropped, or a handler that raised: counted,
+        # given to on_error, else printed; the client carries on.
+        self.stats["errors"] += 1
+        if self.on_error:
+            self.on_error(exc)
+        else:
+            import sys
+
+            sys.print_exception(exc)

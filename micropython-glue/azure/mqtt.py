@@ -1,0 +1,529 @@
+"""The IoT Hub MQTT session, without I/O (the core of azure.IoTHubMQTTClient).
+
+Why a core without I/O: the same session must run under a blocking main loop
+(azure/iothub_mqtt.py, `poll()`), under asyncio (azure/aio_mqtt.py) and in
+tests that feed it bytes by hand (h11's shape, docs/style.md). So this class
+never touches a socket or a clock: the drivers give it the bytes they read
+(`rx_view()`/`rx_done()`), the time (ticks_ms for timers, unix time for the
+token), and write what `take()` returns. Everything that is protocol lives
+here, once: packet ids, the in-flight table (at most 16 QoS 1 publishes;
+resent with DUP after a reconnect), `$rid` correlation and the timeouts and
+retries (429/5xx) of twin requests, twin/method/C2D dispatch, the keep-alive
+schedule, when to reconnect for a fresh token, reconnect backoff, and what a
+CONNACK refusal means. Framing and parsing are the native codec's
+(`_azure.mqtt_*`, Rust): no MQTT bytes are built or read in Python.
+
+Requests and publishes are small lists the caller holds: slot 0 is None
+while pending, then True (done; slot 1 holds the result) or the exception.
+"""
+
+import json
+
+import _azure
+import azure.client as _cl  # (a module: tests script its _rand32 and ticks_diff)
+from micropython import const
+
+from .client import SendError, _split_endpoint, _body, _props
+
+_DOWN = const(0)
+_CONNECTING = const(1)
+_UP = const(2)
+WINDOW = const(16)  # QoS 1 publishes awaiting PUBACK (IoT Hub's MQTT 5 Receive Maximum)
+
+# Events the drivers hand to the user's handlers (core.events).
+EV_MESSAGE = const(1)  # (1, Message, packet id to PUBACK once handled, 0 for QoS 0)
+EV_METHOD = const(2)  # (2, name, rid, payload): answer with method_response
+EV_PATCH = const(3)  # (3, desired patch dict with "$version")
+EV_ERROR = const(4)  # (4, exception): hostile or unexpected input, dropped
+
+_GET = const(0)
+_PATCH = const(1)
+
+
+class ConnectRefused(SendError):
+    """The broker refused the connection (CONNACK return code `code`).
+    `final`: retrying with the same credentials cannot help (1, 2, 4, 5)."""
+
+    def __init__(self, code):
+        why = ("unacceptable protocol version", "client identifier rejected", "server unavailable",
+               "bad user name or password (the token was refused: check the key and the device clock)",
+               "not authorized (the token was refused or the device is disabled)")
+        SendError.__init__(self, None, "CONNACK %d: %s" % (code, why[code - 1] if 0 < code < 6 else "refused"))
+        self.code = code
+        self.final = code != 3
+
+
+class TwinError(SendError):
+    """A twin request that failed: `status` is IoT Hub's status (400, 429...)
+    or None when no answer came in time."""
+
+
+class Message:
+    """A cloud-to-device message: `body` (bytes), `properties` (dict of the
+    application properties and any system ones not below, e.g. "$.to",
+    "iothub-ack"), `message_id`, `correlation_id`, `content_type`."""
+
+    def __init__(self, body, props):
+        self.body = body
+        self.message_id = props.pop("$.mid", None)
+        self.correlation_id = props.pop("$.cid", None)
+        self.content_type = props.pop("$.ct", None)
+        self.properties = props
+
+    def __repr__(self):
+        return "<Message %s, %d bytes>" % (self.message_id, len(self.body))
+
+
+class Session:
+    """One device's MQTT session with IoT Hub. `stats` is shared with the driver."""
+
+    def __init__(self, client_id, username, device_id, topic, keepalive, timeout, max_retries, backoff,
+                 receive_max, filters):
+        if not isinstance(keepalive, int) or not 0 < keepalive <= 65535:
+            raise ValueError("keepalive must be 1..65535 seconds")
+        if not isinstance(receive_max, int) or not 16 <= receive_max <= 1048576:
+            raise ValueError("receive_max must be an int in 16..1048576")
+        self.client_id = client_id
+        self.username = username
+        self.device_id = device_id
+        self.topic = topic  # telemetry: devices/{id}/messages/events/
+        self.keepalive = keepalive
+        self.timeout_ms = timeout * 1000
+        self.max_retries = max_retries
+        self._backoff = backoff
+        self.receive_max = receive_max
+        self._filters = filters
+        self.state = _DOWN
+        self.ready = False  # SUBACK seen: twin requests may go
+        self.inflight = {}  # packet id -> [state, head, body, start, limit, sent]
+        self.reqs = {}  # $rid -> [state, result, body, start, limit, kind, attempts, retry_at, sent]
+        self.events = []
+        self._out = []
+        self._pid = 0
+        self._rid = 0
+        self._sub = 0
+        self.attempt = 0  # connection attempts failed in a row
+        self._retry_at = None  # ticks when the next attempt may start
+        self._wait = 0
+        self.desired_version = -1
+        self.renew_at = None
+        self._last_tx = self._since = 0
+        self._ping = None  # ticks the unanswered PINGREQ went out
+        self._hdr = bytearray(5)
+        self._n = 0
+        self._pkt = None
+        self._skip = 0
+        self.stats = {"sent": 0, "connects": 0, "renewals": 0, "received": 0, "resent": 0, "pings": 0,
+                      "retries": 0, "errors": 0}
+
+    # -- connection life -------------------------------------------------------
+
+    def begin(self, now, token, renew_at):
+        """A fresh transport is open: the CONNECT to write first. `renew_at`:
+        unix time to reconnect with a fresh token (None: a given token)."""
+        self.state = _CONNECTING
+        self.ready = False
+        self._out = [_azure.mqtt_connect(self.client_id, self.username, token, self.keepalive, False)]
+        self._n = self._skip = 0
+        self._pkt = self._ping = None
+        self._last_tx = self._since = now
+        self.renew_at = renew_at
+
+    def lost(self):
+        """The transport is gone: unanswered requests go again after the next CONNACK."""
+        self.state = _DOWN
+        self.ready = False
+        self._out = []
+        self._pkt = None
+        for e in self.reqs.values():
+            e[8] = 0
+
+    def failed(self, exc, now):
+        """A connection attempt (or a connection) failed with exc: sets when
+        the next attempt may start (capped exponential backoff, full jitter),
+        or abandons everything and raises exc when retrying cannot help: a
+        final CONNACK refusal, a TLS failure, an expired given token."""
+        self.lost()
+        if exc.final if isinstance(exc, ConnectRefused) else isinstance(exc, (SendError, _cl.transport.TLSError,
+                                                                               ValueError)):
+            self.abandon(exc)
+            raise exc
+        b = self._backoff
+        self._wait = _azure.backoff_ms(min(self.attempt, 20), _cl._rand32(), None, b[0], b[1])
+        self._retry_at = now
+        self.attempt += 1
+
+    def wait_ms(self, now):
+        """How long until the next connection attempt may start."""
+        if self._retry_at is None:
+            return 0
+        return max(0, self._wait - _cl.ticks_diff(now, self._retry_at))
+
+    def abandon(self, exc):
+        """Reports every pending publish and request as failed with exc."""
+        for t in (self.inflight, self.reqs):
+            for e in t.values():
+                e[0] = exc
+            t.clear()
+
+    def take(self, now):
+        """The bytes to write now (a list of bytes objects), or []."""
+        out = self._out
+        if out:
+            self._out = []
+            self._last_tx = now
+        return out
+
+    # -- requests from the application ------------------------------------------
+
+    def _next_pid(self):
+        while True:
+            self._pid = self._pid % 65535 + 1
+            if self._pid not in self.inflight and self._pid != self._sub:
+                return self._pid
+
+    def publish(self, body, props, now, limit_ms):
+        """Queues one telemetry event at QoS 1 (props: str -> str, "$.ct"
+        for the content type). None when WINDOW publishes are in flight (wait
+        for a PUBACK, then ask again); else the entry, done when PUBACKed."""
+        if len(self.inflight) >= WINDOW:
+            return None
+        pid = self._next_pid()
+        # Framed now: bad properties raise here, before anything is queued.
+        e = [None, _azure.mqtt_publish(self.topic, props, pid, len(body), False), body, now, limit_ms, 0]
+        self.inflight[pid] = e
+        if self.state == _UP:
+            self._send_pub(e)
+        return e
+
+    def _send_pub(self, e):
+        h = e[1]
+        if e[5]:  # written before, on a connection that dropped: DUP
+            h = bytearray(h)
+            h[0] |= 8
+            self.stats["resent"] += 1
+        e[5] = 1
+        self._out.append(h)
+        self._out.append(e[2])
+
+    def twin_get(self, now, limit_ms):
+        """Asks for the twin: the entry's result is {"desired", "reported"}."""
+        return self._request(_GET, b"", now, limit_ms)
+
+    def twin_patch(self, patch, now, limit_ms):
+        """Updates reported properties: the entry's result is the new reported $version."""
+        if not isinstance(patch, dict):
+            raise TypeError("patch must be a dict")
+        return self._request(_PATCH, json.dumps(patch).encode(), now, limit_ms)
+
+    def _request(self, kind, body, now, limit_ms):
+        self._rid += 1
+        rid = str(self._rid)
+        e = [None, None, body, now, limit_ms, kind, 0, None, 0]
+        self.reqs[rid] = e
+        if self.ready:
+            self._send_req(rid, e)
+        return e
+
+    def _send_req(self, rid, e):
+        t = "$iothub/twin/GET/?$rid=" if e[5] == _GET else "$iothub/twin/PATCH/properties/reported/?$rid="
+        self._out.append(_azure.mqtt_publish(t + rid, None, 0, len(e[2]), False))
+        self._out.append(e[2])
+        e[7] = None
+        e[8] = 1
+
+    def method_response(self, rid, status, payload):
+        """Answers direct method request rid (payload: anything json.dumps
+        takes; None sends an empty body)."""
+        try:
+            body = b"" if payload is None else json.dumps(payload).encode()
+        except (TypeError, ValueError) as e:
+            status, body = 500, json.dumps({"error": "method result is not JSON: %s" % e}).encode()
+        if self.state == _UP:  # (after a drop the caller has timed out anyway)
+            self._out.append(_azure.mqtt_publish("$iothub/methods/res/%d/?$rid=%s" % (status, rid), None, 0,
+                                                 len(body), False))
+            self._out.append(body)
+
+    def ack(self, pid):
+        """PUBACK for a received QoS 1 message, once its handler returned."""
+        if pid and self.state == _UP:
+            self._out.append(_azure.mqtt_packet(4, pid))
+
+    def disconnect(self):
+        """The DISCONNECT packet (a clean close: the hub emits no will)."""
+        return _azure.mqtt_packet(14, 0)
+
+    # -- timers ------------------------------------------------------------------
+
+    def tick(self, now, unix):
+        """Runs the timers: deadlines of publishes and requests, twin retries,
+        keep-alive. Returns True when the driver should reconnect now for a
+        fresh token (DISCONNECT, then connect again); raises OSError when the
+        connection is dead (no CONNACK or no PINGRESP in time)."""
+        td = _cl.ticks_diff
+        for t in (self.inflight, self.reqs):
+            late = None
+            for k, e in t.items():  # (entries of both hold start, limit at 3, 4)
+                if td(now, e[3]) >= e[4]:
+                    late = late or []
+                    late.append(k)
+            for k in late or ():
+                e = t.pop(k)
+                s = e[4] // 1000
+                if t is self.inflight:
+                    e[0] = SendError(None, "no PUBACK within %d s" % s)
+                else:
+                    e[0] = TwinError(None, "no twin answer within %d s" % s)
+        if self.state == _CONNECTING:
+            if td(now, self._since) >= self.timeout_ms:
+                raise OSError("no CONNACK within %d s" % (self.timeout_ms // 1000))
+        elif self.state == _UP:
+            if self.ready:
+                for rid, e in self.reqs.items():
+                    if not e[8] and (e[7] is None or td(now, e[7]) >= 0):
+                        self._send_req(rid, e)
+            if self.renew_at is not None and unix >= self.renew_at:
+                return True
+            if self._ping is not None:
+                if td(now, self._ping) >= self.timeout_ms:
+                    raise OSError("no PINGRESP within %d s" % (self.timeout_ms // 1000))
+            elif td(now, self._last_tx) >= self.keepalive * 1000:
+                self._out.append(_azure.mqtt_packet(12, 0))
+                self._ping = now
+                self.stats["pings"] += 1
+        return False
+
+    def next_timer(self, now):
+        """Milliseconds until tick() has something to do (at most 1 s)."""
+        if self.state == _UP and self._ping is None:
+            return max(0, min(1000, self.keepalive * 1000 - _cl.ticks_diff(now, self._last_tx)))
+        return 1000
+
+    # -- bytes from the broker ---------------------------------------------------
+
+    def partial(self):
+        """True in the middle of a packet."""
+        return self._n > 0 or self._skip > 0
+
+    def rx_view(self):
+        """Where the next bytes read go: exactly as many as the packet needs
+        next (a blocking read waits for all it asks for)."""
+        if self._skip:
+            return memoryview(bytearray(min(self._skip, 256)))
+        if self._pkt is None:  # the fixed header, 2 bytes then one at a time
+            return memoryview(self._hdr)[self._n:max(2, self._n + 1)]
+        return memoryview(self._pkt)[self._n:]
+
+    def rx_done(self, n, now):
+        """n bytes were read into rx_view(). Raises ConnectRefused on a
+        CONNACK refusal and ValueError when the stream cannot be trusted
+        (a malformed fixed header): the connection must be dropped."""
+        self._ping = None  # the broker is alive
+        if self._skip:
+            self._skip -= n
+            return
+        self._n += n
+        if self._pkt is None:
+            h = _azure.mqtt_header(self._hdr[:self._n])
+            if h is None:
+                return
+            total = h[2] + h[3]
+            if total > self.receive_max:
+                self._skip = total - self._n
+                self._n = 0
+                self._error(ValueError("mqtt: a %d-byte packet (type %d) is over receive_max (%d): skipped"
+                                       % (total, h[0], self.receive_max)))
+                return
+            self._pkt = bytearray(total)
+            self._pkt[:self._n] = self._hdr[:self._n]
+            if self._n < total:
+                return
+        elif self._n < len(self._pkt):
+            return
+        pkt = self._pkt
+        self._pkt = None
+        self._n = 0
+        self._packet(pkt, now)
+
+    def feed(self, data, now):
+        """rx_view/rx_done for bytes already read (tests, stream drivers)."""
+        i = 0
+        while i < len(data):
+            v = self.rx_view()
+            k = min(len(v), len(data) - i)
+            v[:k] = data[i:i + k]
+            i += k
+            self.rx_done(k, now)
+
+    def _error(self, exc):  # (the driver counts it when it reports it)
+        self.events.append((EV_ERROR, exc))
+
+    def _packet(self, pkt, now):
+        try:
+            p = _azure.mqtt_parse(pkt)
+        except ValueError as e:  # framing is intact: skip the packet
+            self._error(e)
+            return
+        t = p[0]
+        if t == 3:
+            self._incoming(pkt, p, now)
+        elif t == 4:
+            e = self.inflight.pop(p[1], None)
+            if e is not None:
+                e[0] = True
+                self.stats["sent"] += 1
+        elif t == 2:
+            if self.state != _CONNECTING:
+                self._error(ValueError("mqtt: CONNACK on an open connection"))
+            elif p[2]:
+                self.state = _DOWN
+                raise ConnectRefused(p[2])
+            else:
+                self._connected()
+        elif t == 9:
+            if p[1] == self._sub:
+                self._sub = 0
+                self.ready = True
+                for i, c in enumerate(p[2]):
+                    if c & 0x80:
+                        self._error(ValueError("mqtt: subscription to %s refused" % self._filters[i][0]))
+                for rid, e in self.reqs.items():
+                    if not e[8] and e[7] is None:
+                        self._send_req(rid, e)
+
+    def _connected(self):
+        self.state = _UP
+        self.attempt = 0
+        self._retry_at = None
+        self.stats["connects"] += 1
+        self._sub = self._next_pid()
+        self._out.append(_azure.mqtt_subscribe(self._sub, self._filters))
+        # Unacknowledged publishes again, in the order they were made.
+        for pid in sorted(self.inflight):
+            self._send_pub(self.inflight[pid])
+
+    def _incoming(self, pkt, p, now):
+        qos, pid = p[1], p[3]
+        topic = str(pkt[p[4]:p[5]], "utf-8")
+        payload = bytes(pkt[p[6]:])
+        self.stats["received"] += 1
+        try:
+            kind, a, b, props = _azure.mqtt_topic(topic, self.device_id)
+        except ValueError as e:
+            kind = -1
+            self._error(e)
+        if kind == 1:
+            self._twin_answer(a, b, props, payload, now)
+        elif kind == 2:
+            doc = _loads(payload)
+            if not isinstance(doc, dict):
+                self._error(ValueError("mqtt: desired patch $version %d is not a JSON object" % a))
+            elif a > self.desired_version:  # older or repeated versions were seen already
+                self.desired_version = a
+                self.events.append((EV_PATCH, doc))
+        elif kind == 3:
+            doc = _loads(payload) if payload else None
+            if doc is _BAD:
+                self.method_response(b, 400, {"error": "payload is not JSON"})
+                self._error(ValueError("mqtt: method %s: payload is not JSON" % a))
+            else:
+                self.events.append((EV_METHOD, a, b, doc))
+        elif kind == 4:
+            self.events.append((EV_MESSAGE, Message(payload, props), pid if qos else 0))
+            return  # PUBACK once the handler returned (ack)
+        elif kind == 0:
+            self._error(ValueError("mqtt: PUBLISH on a topic not subscribed to: %s" % topic[:80]))
+        if qos:
+            self.ack(pid)
+
+    def _twin_answer(self, status, rid, props, payload, now):
+        e = self.reqs.get(rid)
+        if e is None:
+            self._error(ValueError("mqtt: twin answer %d for $rid %s, which nobody asked for" % (status, rid[:16])))
+            return
+        if (status == 429 or status >= 500) and e[6] < self.max_retries:
+            b = self._backoff
+            e[7] = now + _azure.backoff_ms(e[6], _cl._rand32(), None, b[0], b[1])
+            e[6] += 1
+            e[8] = 0
+            self.stats["retries"] += 1
+            return
+        del self.reqs[rid]
+        if status >= 300:
+            e[0] = TwinError(status, _text(payload))
+        elif e[5] == _GET:
+            doc = _loads(payload)
+            if not isinstance(doc, dict) or not isinstance(doc.get("desired"), dict):
+                e[0] = TwinError(status, "twin document is not a JSON object with \"desired\"")
+                return
+            v = doc["desired"].get("$version")
+            if isinstance(v, int):
+                self.desired_version = v
+            e[1] = doc
+            e[0] = True
+        else:
+            try:
+                e[1] = int(props["$version"])
+            except (KeyError, ValueError):
+                e[1] = None
+            e[0] = True
+
+
+def setup(c, host, path, endpoint, ca_certs, insecure, keepalive, timeout, max_retries, backoff_base_ms,
+           backoff_cap_ms, receive_max, max_size):
+    # What both drivers (blocking and asyncio) set up from the same options.
+    for v in (timeout, max_retries, max_size):
+        if not isinstance(v, int):
+            raise TypeError("timeout, max_retries and max_size must be ints")
+    if timeout < 1 or max_retries < 0:
+        raise ValueError("timeout must be >= 1 s, max_retries >= 0")
+    _azure.backoff_ms(0, 0, None, backoff_base_ms, backoff_cap_ms)  # types and range
+    c.host = host
+    c.device_id = dev = path[1]
+    c.module_id = mod = path[3] if len(path) == 6 else None
+    cid = dev if mod is None else dev + "/" + mod
+    # IoT Hub's MQTT port is 8883; endpoint="host:port" for another broker.
+    c._connect_host, c._port = (host, 8883) if endpoint is None else _split_endpoint(endpoint, host)
+    c._ca_certs = ca_certs
+    c._verify = not insecure
+    c._timeout = timeout
+    c.max_size = max_size
+    filters = [("$iothub/methods/POST/#", 0), ("$iothub/twin/res/#", 0),
+               ("$iothub/twin/PATCH/properties/desired/#", 0)]
+    if mod is None:  # modules get no cloud-to-device messages
+        filters.append(("devices/%s/messages/devicebound/#" % dev, 1))
+    c._core = core = Session(cid, host + "/" + cid + "/?api-version=2021-04-12", dev, "/".join(path) + "/", keepalive, timeout,
+                             max_retries, (backoff_base_ms, backoff_cap_ms), receive_max, filters)
+    c.stats = core.stats
+    c.on_message = c.on_method = c.on_twin_patch = c.on_error = None
+
+
+def renew_at(c):
+    # When the core should reconnect with a fresh token (None: a given one).
+    return None if c._given else c._renew_at
+
+
+def event(body, properties, content_type):
+    body = _body(body)
+    props = _props(properties)
+    if content_type is not None:
+        props = dict(props or ())
+        props["$.ct"] = content_type
+    return body, props
+
+
+_BAD = object()
+
+
+def _loads(b):
+    try:
+        return json.loads(b)
+    except ValueError:
+        return _BAD
+
+
+def _text(b):
+    try:
+        return str(b[:200], "utf-8")
+    except (UnicodeError, ValueError):
+        return repr(b[:200])
