@@ -76,6 +76,42 @@ def route_iothub(cfg: Config, segs: list) -> Optional[Route]:
     return None
 
 
+def device_key(cfg: Config, store, identity: str):
+    """A device's SigningKey: from the flags/environment, else one DPS assigned
+    (``store.devices``); None if the hub does not know ``identity``."""
+    key = cfg.devices.get(identity)
+    if key is None and "/" not in identity:
+        text = store.device_key(identity)
+        if text is not None:
+            key = decoded_key(text)
+    return key
+
+
+def authorize_iot(cfg: Config, store, auth: Optional[str], resource: str, identity: str,
+                  device_id: str) -> dict:
+    """Check an IoT Hub token for ``resource`` (HTTPS and MQTT alike): a device
+    or module key (no skn), or a hub policy (skn) for a registered device.
+    Returns verify_sas's fields (``se``...); raises AuthError, or BadRequest
+    404 DeviceNotFound for a policy token naming an unknown device."""
+    fields = parse_sas_token(auth)
+    if "skn" in fields:
+        checked = verify_sas(
+            auth, resource=resource, now=cfg.now(),
+            keys_by_name={name: [key] for name, key in cfg.iothub_policies.items()},
+            require_key_name=True, iot=True,
+            unknown_name_message=("token carries skn={skn!r}, but device and module keys "
+                                  "sign without skn (and no such hub policy exists)"),
+        )
+        if device_key(cfg, store, identity) is None and device_key(cfg, store, device_id) is None:
+            raise BadRequest(404, "DeviceNotFound", f"device {identity!r} is not registered")
+        return checked
+    key = device_key(cfg, store, identity)
+    if key is None:
+        raise AuthError("UnknownDevice", f"no device identity {identity!r} in this hub")
+    return verify_sas(auth, resource=resource, now=cfg.now(), keys_by_name={None: [key]},
+                      require_key_name=False, iot=True)
+
+
 class IngestRoutes:
     """Handler methods for sending, and the namespace/hub token checks."""
 
@@ -128,33 +164,11 @@ class IngestRoutes:
 
     def _device_key(self, identity: str):
         """A device's SigningKey: from the flags/environment, else one DPS assigned."""
-        key = self.cfg.devices.get(identity)
-        if key is None and "/" not in identity:
-            text = self.store.device_key(identity)
-            if text is not None:
-                key = decoded_key(text)
-        return key
+        return device_key(self.cfg, self.store, identity)
 
     def _authorize_iot(self, route: Route) -> None:
-        cfg: Config = self.server.cfg
-        auth = self.headers.get("Authorization")
-        fields = parse_sas_token(auth)
-        if "skn" in fields:
-            verify_sas(
-                auth, resource=route.resource, now=cfg.now(),
-                keys_by_name={name: [key] for name, key in cfg.iothub_policies.items()},
-                require_key_name=True, iot=True,
-                unknown_name_message=("token carries skn={skn!r}, but device and module keys "
-                                      "sign without skn (and no such hub policy exists)"),
-            )
-            if self._device_key(route.identity) is None and self._device_key(route.device_id) is None:
-                raise BadRequest(404, "DeviceNotFound", f"device {route.identity!r} is not registered")
-            return
-        key = self._device_key(route.identity)
-        if key is None:
-            raise AuthError("UnknownDevice", f"no device identity {route.identity!r} in this hub")
-        verify_sas(auth, resource=route.resource, now=cfg.now(), keys_by_name={None: [key]},
-                   require_key_name=False, iot=True)
+        authorize_iot(self.server.cfg, self.store, self.headers.get("Authorization"),
+                      route.resource, route.identity, route.device_id)
 
     def _check_entity(self, route: Route) -> None:
         cfg: Config = self.server.cfg

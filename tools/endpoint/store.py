@@ -107,10 +107,40 @@ CREATE TABLE IF NOT EXISTS revoked_publishers(
     revoked REAL,
     PRIMARY KEY(entity, publisher_key)
 );
+
+-- IoT Hub device twins (tools/endpoint/twin.py): JSON documents whose
+-- versions only grow; device_id is the device id or 'device/module'
+CREATE TABLE IF NOT EXISTS twins(
+    device_id TEXT PRIMARY KEY,
+    desired TEXT NOT NULL,
+    desired_version INTEGER NOT NULL,
+    reported TEXT NOT NULL,
+    reported_version INTEGER NOT NULL,
+    updated REAL
+);
+
+-- The CLI -> MQTT server mailbox (tools/endpoint/mailbox.py)
+-- kind: method | desired | drop; state: pending | sent | done | failed | timeout
+CREATE TABLE IF NOT EXISTS mqtt_requests(
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    device_id TEXT,
+    name TEXT,
+    payload BLOB,
+    number REAL,              -- desired: $version; drop: refuse seconds
+    state TEXT NOT NULL,
+    status INTEGER,
+    response BLOB,
+    error TEXT,
+    created REAL,
+    deadline REAL,
+    updated REAL
+);
+CREATE INDEX IF NOT EXISTS mqtt_requests_by_state ON mqtt_requests(state, id);
 """
 
 TABLES = ("events", "devices", "dps_operations", "c2d_messages", "sb_messages",
-          "revoked_publishers")
+          "revoked_publishers", "twins", "mqtt_requests")
 
 
 @dataclass
