@@ -58,11 +58,24 @@ MPY_CROSS := $(MICROPY_DIR)/mpy-cross/build/mpy-cross
 $(MPY_CROSS): | micropython deps
 	$(MAKE) -C $(MICROPY_DIR)/mpy-cross -j$(JOBS) >/dev/null
 
+# The full build freezes what a stock unix build of this MicroPython tree
+# freezes (asyncio, mip, ...) and the azure package. Upstream's standard
+# variant manifest needs micropython-lib (mip-cmdline, ssl); the Debian source
+# carries only mip 0.3.0 and requests, and Debian's own build freezes
+# debian/config/manifest.py (asyncio and mip) instead: that one, then.
+# (Recursive: evaluated once the tree is there.)
+UNIX_STOCK_MANIFEST = $(if $(wildcard $(MICROPY_DIR)/lib/micropython-lib/micropython/mip-cmdline/manifest.py),\
+	$(MICROPY_DIR)/ports/unix/variants/standard/manifest.py,\
+	$(firstword $(wildcard $(MICROPY_DIR)/debian/config/manifest.py) $(MICROPY_DIR)/extmod/asyncio/manifest.py))
+# A manifest snippet (not a file name): makemanifest.py runs it.
+# (The port's recipe passes it to the shell unquoted: it carries its quotes.)
+UNIX_FULL_MANIFEST = '"include(\"$(strip $(UNIX_STOCK_MANIFEST))\"); include(\"$(ROOT)/micropython-glue/manifest.py\")"'
+
 unix: $(MICROPYTHON)
 $(MICROPYTHON): $(HOST_LIB) $(GLUE_SRC) include/upy_azure.h $(MPY_CROSS) | micropython
 	$(MAKE) -C $(MICROPY_DIR)/ports/unix -j$(JOBS) BUILD=$(UNIX_BUILD) \
 		USER_C_MODULES=$(ROOT) UPY_AZURE_LIB=$(HOST_LIB) \
-		FROZEN_MANIFEST=$(ROOT)/micropython-glue/manifest.py MICROPY_PY_BTREE=0
+		FROZEN_MANIFEST=$(UNIX_FULL_MANIFEST) MICROPY_PY_BTREE=0
 	@touch $@
 
 # ---- Tests -------------------------------------------------------------------
