@@ -20,7 +20,7 @@ HOST_LIB := $(ROOT)/target/release/libupy_azure.a
 RUST_SRC := Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs)
 GLUE_SRC := $(wildcard micropython-glue/*.c micropython-glue/*.h micropython-glue/*.mk micropython-glue/azure/*.py) micropython-glue/manifest.py
 
-.PHONY: all deps micropython lib unix header check-header rust-test lint upy-test stubs-test oracle-test stubs-test wipy-compat-test endpoint-test e2e-test test demo device-tokens clean
+.PHONY: all deps micropython lib unix header check-header rust-test lint upy-test stubs-test oracle-test stubs-test wipy-compat-test endpoint-test e2e-test test demo demo-seed device-tokens clean
 
 all: unix
 
@@ -135,7 +135,8 @@ endpoint-test: | deps
 
 # MicroPython -> TLS -> local endpoint -> SQLite, with fault injection.
 e2e-test: $(MICROPYTHON)
-	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_send_e2e.py tests/e2e/test_receive_e2e.py tests/e2e/test_token_e2e.py
+	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_send_e2e.py tests/e2e/test_receive_e2e.py tests/e2e/test_token_e2e.py \
+		tests/e2e/test_revocation_e2e.py
 
 test: lint rust-test check-header upy-test stubs-test wipy-compat-test oracle-test endpoint-test e2e-test example-test $(HARDENING_TESTS) $(OUTBOX_TESTS) $(FIRMWARE_TESTS) $(WIPY_TWIN_TESTS) $(NATMOD_TESTS)
 	@echo "make test: all passed"
@@ -145,6 +146,12 @@ test: lint rust-test check-header upy-test stubs-test wipy-compat-test oracle-te
 # The main job: examples/send_telemetry.py to the local endpoint over TLS.
 demo: $(MICROPYTHON)
 	MICROPYTHON=$(MICROPYTHON) PY=$(PY) tools/demo.sh
+
+# The post's credential model: tokens made on the host for three devices
+# (tools/device_tokens.py), all three send with a token and no key, one is
+# revoked (endpoint CLI) and refused while the other two go on, then restored.
+demo-seed: $(MICROPYTHON)
+	MICROPYTHON=$(MICROPYTHON) PY=$(PY) tools/demo_seed.sh
 
 # Connection string -> per-device token, printed with its expiry.
 demo-token: $(MICROPYTHON)

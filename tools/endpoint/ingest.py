@@ -158,9 +158,9 @@ class IngestRoutes:
                             f"{cfg.manage_policy!r})")
         if (route.action == "send" and route.publisher is not None
                 and self.store.publisher_revoked(route.entity, route.publisher)):
+            # (short: a device keeps the first 128 bytes of an error body)
             raise AuthError("PublisherRevoked",
-                            f"publisher {route.publisher!r} of event hub {route.entity!r} is "
-                            "revoked: its sends are refused until it is restored")
+                            f"publisher {route.publisher!r} of event hub {route.entity!r} is revoked")
 
     def _device_key(self, identity: str):
         """A device's SigningKey: from the flags/environment, else one DPS assigned."""
