@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from . import c2d, report
+from . import c2d, mqtt_cli, report
 from .auth import decoded_key, raw_key
 from .certs import ensure_certs, make_ssl_context
 from .common import (DEFAULT_CA_NAME, DEFAULT_CERTS, DEFAULT_DB, DEFAULT_DPS_HOST,
@@ -23,6 +23,7 @@ from .common import (DEFAULT_CA_NAME, DEFAULT_CERTS, DEFAULT_DB, DEFAULT_DPS_HOS
                      DEFAULT_NAMESPACE_HOST, DEFAULT_POLICY, MAX_MAX_SIZE, Output, iso, note)
 from .config import Config
 from .faults import Faults
+from .mqtt import MqttServer
 from .server import EndpointServer
 from .store import Store
 
@@ -251,6 +252,7 @@ def build_serve_parser() -> argparse.ArgumentParser:
                     help="send responses with Transfer-Encoding: chunked (not 204s, per RFC 9112)")
     fl.add_argument("--chunk-size", type=int, default=64,
                     help="chunk size for --chunked (the first chunk is at most 7 bytes)")
+    mqtt_cli.add_serve_arguments(p)
     return p
 
 def _cert_names(args) -> list:
@@ -338,6 +340,19 @@ def cmd_serve(argv: Sequence[str]) -> int:
     ssl_ctx = make_ssl_context(files.server_pem, files.server_key, args.ciphers)
     out = Output()
     server = EndpointServer((args.host, args.port), cfg, ssl_ctx, store, faults, out)
+    mqtt_server = None
+    mqtt_opts = mqtt_cli.options_from_args(args)
+    if mqtt_opts.port is not None:
+        mqtt_server = MqttServer(cfg, mqtt_opts, ssl_ctx, store, out, host=args.host)
+        try:
+            mqtt_port = mqtt_server.start()
+        except OSError as e:
+            note(f"cannot listen for MQTT on {args.host}:{mqtt_opts.port}: {e}")
+            server.server_close()
+            store.close()
+            return 1
+        note(f"MQTT (IoT Hub) listening on {args.host}:{mqtt_port}")
+        out.line(f"MQTT-READY port={mqtt_port}")
 
     stop = threading.Event()
 
@@ -364,6 +379,8 @@ def cmd_serve(argv: Sequence[str]) -> int:
     finally:
         server.shutdown()
         server.server_close()
+        if mqtt_server is not None:
+            mqtt_server.stop()
         store.close()
         note("stopped")
     return 0
@@ -479,6 +496,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             sub.add_argument("--publisher", required=True, action="append",
                              help="publisher name (repeatable)")
         return cmd_revocation(command, sub.parse_args(argv[1:]))
+    if command in mqtt_cli.COMMANDS:
+        return mqtt_cli.main(command, argv[1:])
     if command == "serve":
         argv = argv[1:]
     return cmd_serve(argv)
