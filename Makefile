@@ -163,13 +163,14 @@ demo-token: $(MICROPYTHON)
 #        DEVICES='wipy-01 wipy-02' DAYS=365        (or HOURS=N, EXPIRY=UNIX; ENTITY=, JSON=1)
 # DEVICES are Event Hubs publishers, or IoT Hub device ids for a HostName= string;
 # without DEVICES: one Service Bus entity token. CONN reaches the tool through
-# the environment, not its command line.
+# the environment, not its command line (CONN may be left out when
+# AZURE_CONNECTION_STRING is set).
 device-tokens: $(MICROPYTHON)
-	@test -n "$$CONN" || { echo "make device-tokens: set CONN='<the owner's connection string>'" >&2; exit 2; }
-	@AZURE_CONNECTION_STRING="$$CONN" $(MICROPYTHON) tools/device_tokens.py \
+	@test -n "$${CONN:-$$AZURE_CONNECTION_STRING}" || { echo "make device-tokens: set CONN='<the owner's connection string>' (or AZURE_CONNECTION_STRING)" >&2; exit 2; }
+	@AZURE_CONNECTION_STRING="$${CONN:-$$AZURE_CONNECTION_STRING}" $(MICROPYTHON) tools/device_tokens.py \
 		$(if $(EXPIRY),--expiry $(EXPIRY),$(if $(HOURS),--hours $(HOURS),--days $(or $(DAYS),365))) \
 		$(if $(ENTITY),--entity $(ENTITY)) $(if $(JSON),--json) \
-		$(if $(DEVICES),$(if $(findstring HostName=,$(CONN)),--device,--publisher) $(DEVICES))
+		$(if $(DEVICES),$(if $(findstring HostName=,$(or $(CONN),$(AZURE_CONNECTION_STRING))),--device,--publisher) $(DEVICES))
 
 clean:
 	rm -rf build/unix build/test-results target
