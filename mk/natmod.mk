@@ -6,7 +6,7 @@
 #
 #   make natmod        build/natmod/<arch>/_azure.mpy for x64, armv6m, armv7m,
 #                      armv7emsp and rv32imc: the same Rust crate and the same
-#                      glue (modazure.c, modazure_http.c; natmod.c/natmod.h map
+#                      glue (modazure.c, modazure_http.c, modazure_mqtt.c; natmod.c/natmod.h map
 #                      what py/dynruntime.h lacks) as the firmware module
 #   make natmod-test   tests/micropython against each .mpy: x64 on a unix
 #                      interpreter built WITHOUT _azure (and the e2e suite
@@ -15,7 +15,8 @@
 #                      rv32imc on VIRT_RV32, all firmware without _azure, the
 #                      .mpy files loaded from a ROMFS image in RAM
 #   make dist          build/dist/<arch>/: _azure.mpy, azure/*.mpy and a mip
-#                      package.json
+#                      package.json (relative URLs; BASE_URL=<where build/dist/
+#                      is published> writes absolute ones, for mip 0.3.0)
 #
 # How one architecture is built: cargo compiles the crate for the Rust target
 # with -C relocation-model=pic (mpy_ld.py rejects the static model's
@@ -32,7 +33,7 @@ ifeq ($(NATMOD_INNER),1)
 GLUE := $(ROOT)/micropython-glue
 MOD := _azure
 BUILD := obj
-SRC := natmod.c modazure.c modazure_http.c
+SRC := natmod.c modazure.c modazure_http.c modazure_mqtt.c
 vpath %.c $(GLUE)
 CFLAGS += -I$(GLUE) -I$(ROOT)/include
 include $(MPY_DIR)/py/dynruntime.mk
@@ -99,7 +100,7 @@ $(NATMOD_DIR)/%/_azure.mpy: FORCE | deps micropython $(MPY_CROSS)
 NATMOD_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' $(ROOT)/Cargo.toml | head -1)
 dist: $(NATMOD_MPY) wipy-lib | deps
 	@$(PY) tools/natmod_dist.py --natmod $(NATMOD_DIR) --lib $(WIPY_LIB) --out $(ROOT)/build/dist \
-		--version $(NATMOD_VERSION) $(NATMOD_ARCHS)
+		--version $(NATMOD_VERSION) $(if $(BASE_URL),--base-url $(BASE_URL)) $(NATMOD_ARCHS)
 
 # ---- Tests -------------------------------------------------------------------
 

@@ -10,6 +10,12 @@ in mip's format, with URLs relative to it:
   {"urls": [["_azure.mpy", "_azure.mpy"], ["azure/__init__.mpy", "azure/__init__.mpy"], ...], "version": V}
 so that `mpremote mip install build/dist/<arch>/package.json` (or the same
 file served over HTTP) installs the lot into /lib.
+
+  --base-url URL   the address build/dist/ is published at: package.json
+                   then lists absolute URLs, URL/<arch>/<file>. mip 0.3.0
+                   (Debian's MicroPython) cannot resolve relative ones: it
+                   fails with "need more than 1 values to unpack". Newer mips
+                   and `mpremote mip install` take either form.
 """
 
 import argparse
@@ -25,6 +31,7 @@ def main():
     ap.add_argument("--lib", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--version", required=True)
+    ap.add_argument("--base-url", default="")
     ap.add_argument("archs", nargs="+")
     a = ap.parse_args()
     pkg = sorted(f for f in os.listdir(os.path.join(a.lib, "azure")) if f.endswith(".mpy"))
@@ -40,7 +47,8 @@ def main():
             shutil.copy(os.path.join(a.lib, "azure", f), os.path.join(d, "azure", f))
             files.append("azure/" + f)
         with open(os.path.join(d, "package.json"), "w") as f:
-            json.dump({"urls": [[p, p] for p in files], "version": a.version}, f, indent=1)
+            base = a.base_url.rstrip("/") + "/" + arch + "/" if a.base_url else ""
+            json.dump({"urls": [[p, base + p] for p in files], "version": a.version}, f, indent=1)
             f.write("\n")
         size = sum(os.path.getsize(os.path.join(d, p)) for p in files)
         print("  %s: %d files, %d bytes" % (os.path.relpath(d), len(files), size))
