@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-APT_PKGS="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libmbedtls-dev libffi-dev pkg-config dpkg-dev openssl zip patch ca-certificates"
+APT_PKGS="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm libmbedtls-dev libffi-dev pkg-config dpkg-dev openssl zip patch ca-certificates mosquitto"
 missing=""
 for p in $APT_PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -17,6 +17,11 @@ from .mqtt import setup, event, renew_at, EV_MESSAGE, EV_METHOD, EV_PATCH
 
 _UP = const(2)
 
+try:
+    from select import poll as _poll  # (the WiPy has no select: whole-second socket timeouts there)
+except ImportError:
+    _poll = None
+
 
 class IoTHubMQTTClient(_Auth):
     """One IoT Hub device (or module) over MQTT: telemetry (QoS 1), the
@@ -42,7 +47,8 @@ class IoTHubMQTTClient(_Auth):
         setup(self, host, path, endpoint, ca_certs, insecure_disable_tls_verification, keepalive, timeout,
                max_retries, backoff_base_ms, backoff_cap_ms, receive_max, max_size)
         _Auth.__init__(self, audience, key, key_name, key_is_base64, token, token_ttl)
-        self._sock = None
+        self._sock = self._poller = None
+        self._t = 2
 
     def __repr__(self):
         return "<IoTHubMQTTClient %s/%s>" % (self.host, self.device_id)
@@ -195,8 +201,13 @@ class IoTHubMQTTClient(_Auth):
     def _open(self):
         c = self._core
         token = self._current_token()  # an expired given token: SendError(401), final
-        self._sock = _cl.transport.connect(self._connect_host, self._port, self.host, self._ca_certs,
-                                           self._verify, self._timeout)
+        self._sock = s = _cl.transport.connect(self._connect_host, self._port, self.host, self._ca_certs,
+                                               self._verify, self._timeout)
+        self._t = 2
+        self._poller = None
+        if _poll and not hasattr(s, "settimeout"):
+            self._poller = _poll()
+            self._poller.register(s, 1)  # POLLIN
         c.begin(_cl.ticks_ms(), token, renew_at(self))
 
     def _step(self, wait_ms):
@@ -226,10 +237,24 @@ class IoTHubMQTTClient(_Auth):
             self._fail(OSError("broker sent malformed data (%s)" % e))
         return self._dispatch()
 
+    def _mode(self, t):
+        # t: 0 non-blocking, 1 a one-second wait, else blocking with the
+        # client's timeout. The WiPy's sockets (and the scripted ones) take
+        # whole-second timeouts; mbedTLS's SSLSocket only setblocking (its
+        # socket keeps the timeout it connected with) and waits through poll.
+        if t != self._t:
+            s = self._sock
+            if hasattr(s, "settimeout"):
+                s.settimeout(t if t < 2 else self._timeout)
+            else:
+                s.setblocking(t != 0)
+            self._t = t
+
     def _write(self):
         out = self._core.take(_cl.ticks_ms())
         if not out:
             return
+        self._mode(2)  # blocking: a frame is written whole or the connection fails
         # Small pieces go out in one write (one TLS record), as the HTTPS clients do.
         n = 0
         for b in out:
@@ -241,31 +266,34 @@ class IoTHubMQTTClient(_Auth):
                 self._sock.write(b)
 
     def _read(self, wait_ms):
-        # Reads what has arrived. The first read waits up to about wait_ms:
-        # a whole-second socket timeout (no float timeouts on the WiPy), or
-        # a non-blocking read and a short sleep. A packet begun is read to its
+        # Reads what has arrived, waiting up to about wait_ms (at most 1 s,
+        # so the timers run) for the first byte; a packet begun is read to its
         # end within the socket timeout. Returns how many bytes were read.
         c = self._core
-        sock = self._sock
         got = 0
-        t = None
+        timed = hasattr(self._sock, "settimeout")
         while True:
-            want = self._timeout if c.partial() else (0 if got or wait_ms < 1000 else 1)
-            if want != t:
-                sock.settimeout(want)
-                t = want
+            mid = c.partial()
+            self._mode(2 if mid else (1 if timed and wait_ms >= 1000 and not got else 0))
             try:
-                n = sock.readinto(c.rx_view())
+                n = self._sock.readinto(c.rx_view())
             except OSError as e:
                 if e.args[0] not in (11, 110):  # EAGAIN, ETIMEDOUT: nothing came
                     raise
                 n = None
             if n is None:
-                if c.partial():
+                if mid:
                     raise OSError("the broker stopped in the middle of a packet")
-                if not got and t == 0 and wait_ms:
-                    _cl.sleep_ms(min(wait_ms, 20, c.next_timer(_cl.ticks_ms()) or 1))
-                return got
+                if got or wait_ms <= 0 or self._t:
+                    return got
+                # Nothing yet: wait for it (poll where there is one), then read once more.
+                ms = min(wait_ms, c.next_timer(_cl.ticks_ms()) or 1)
+                if self._poller:
+                    self._poller.poll(ms)
+                else:
+                    _cl.sleep_ms(min(ms, 20))
+                wait_ms = 0
+                continue
             if not n:
                 raise OSError("the broker closed the connection")
             got += n

@@ -138,6 +138,9 @@ class Conn:
         self.timeout = None
         self.reads = 0
 
+    def setblocking(self, f):
+        self.timeout = None if f else 0
+
     def settimeout(self, t):
         if t is not None and not isinstance(t, int):
             print("  BAD timeout", t)  # the WiPy has no float timeouts
@@ -298,8 +301,7 @@ class Conn:
                 b.methods.append((st, rid, body))
             return
         b.n_pub += 1
-        if not QUIET or len(b.telemetry) < 100:
-            b.telemetry.append((topic, body, dup))
+        b.telemetry.append((topic, body, dup))
         say("  -> PUBLISH q%d%s id=%d %s %s" % (qos, " DUP" if dup else "", pid, topic, _short(body)))
         if b.drop_on_publish and b.n_pub == b.drop_on_publish:
             say("  (broker drops the connection)")
@@ -326,6 +328,7 @@ def _connect(host, port, server_hostname, ca_certs=None, verify=True, timeout=30
     return c
 
 
+_REAL = (C.ticks_ms, C.ticks_diff, C.sleep_ms)
 C.transport.connect = _connect
 C.unix_time = _unix_time
 C.ticks_ms = _ticks_ms
@@ -368,3 +371,62 @@ def sorted_repr(d):
 def stats(c):
     s = c.stats
     print("  stats " + " ".join("%s=%d" % (k, s[k]) for k in sorted(s)), "t=%d" % (now_ms // 1000))
+
+
+# ---- asyncio: the same broker behind asyncio streams, on the real clock ------
+
+class AStream:
+    """One scripted connection as an asyncio stream (reader and writer)."""
+
+    def __init__(self, conn):
+        self.c = conn
+
+    async def readinto(self, buf):
+        import asyncio
+
+        c = self.c
+        while True:
+            c._deliver()
+            if c.inbox or c.dead or c.closed:
+                break
+            await asyncio.sleep_ms(2)
+        if c.closed:
+            raise OSError(9)
+        if not c.inbox:
+            return 0
+        k = min(len(buf), len(c.inbox))
+        buf[:k] = c.inbox[:k]
+        c.inbox = c.inbox[k:]
+        return k
+
+    def write(self, b):
+        self.c.write(b)
+
+    async def drain(self):
+        import asyncio
+
+        await asyncio.sleep_ms(0)
+
+    def close(self):
+        self.c.close()
+
+
+async def _open_connection(host, port, ssl=None, server_hostname=None):
+    s = AStream(_connect(host, port, server_hostname))
+    return s, s
+
+
+def aio_client(cs=IOT, **kw):
+    """A fresh asyncio client and broker; the clock is the real one (asyncio
+    sleeps on it), so timeouts here are whole real seconds."""
+    global BROKER
+    import asyncio
+    import azure.aio_mqtt as A
+
+    C.ticks_ms, C.ticks_diff, C.sleep_ms = _REAL
+    asyncio.open_connection = _open_connection
+    A._context = lambda ca_certs, verify: None
+    BROKER = Broker()
+    c = A.IoTHubMQTTClient.from_connection_string(cs, **kw)
+    c.on_error = lambda e: print("  on_error:", type(e).__name__, e)
+    return c

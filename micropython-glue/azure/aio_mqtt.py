@@ -1,0 +1,355 @@
+"""azure.aio.IoTHubMQTTClient: IoT Hub over MQTT inside an asyncio event loop.
+
+The second thin driver over the same session core as the blocking client
+(azure/mqtt.py: packet ids, in-flight window, $rid correlation, retries,
+keep-alive, token renewal, backoff and CONNACK handling are all there, once).
+This file only moves bytes and time: asyncio streams
+(`asyncio.open_connection(host, port, ssl=ctx, server_hostname=...)`), one
+task that keeps the connection (connects, reconnects with the core's backoff,
+runs its timers) and, per connection, one task that reads. Every frame is
+written whole under one lock, by whichever task has bytes, so a task
+cancelled while awaiting `send` leaves no half-written frame: its event stays
+in the in-flight window and is acknowledged or resent like any other.
+Handlers may be plain functions or coroutines; each event's handler runs in
+a task of its own, so a handler may await the client (e.g. report a twin
+property from on_twin_patch). Loaded on first use; a board without asyncio
+(the WiPy) never imports it.
+"""
+
+try:
+    import asyncio
+except ImportError:  # (never imported there: azure.aio is for boards with asyncio)
+    asyncio = None
+
+import azure.client as _cl
+from micropython import const
+
+from .client import SendError, _Auth, _from_connection_string
+from .mqtt import setup, event, renew_at, EV_MESSAGE, EV_METHOD, EV_PATCH
+
+_UP = const(2)
+
+
+def _context(ca_certs, verify):
+    # The TLS context, as azure/_mbedtls.py makes it for the blocking clients.
+    import tls
+
+    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+    if verify:
+        try:
+            with open(ca_certs or "/etc/ssl/certs/ca-certificates.crt", "rb") as f:
+                ca = f.read()
+        except OSError:
+            raise _cl.transport.TLSError("cannot read ca_certs %r: pass ca_certs= (a PEM or DER CA file)" % ca_certs)
+        ctx.verify_mode = tls.CERT_REQUIRED
+        ctx.load_verify_locations(ca)
+    else:
+        ctx.verify_mode = tls.CERT_NONE
+    return ctx
+
+
+async def _call(f, *a):
+    # A handler may be a plain function or a coroutine function.
+    r = f(*a)
+    if hasattr(r, "send") and hasattr(r, "throw"):
+        r = await r
+    return r
+
+
+class IoTHubMQTTClient(_Auth):
+    """The asyncio twin of azure.IoTHubMQTTClient: the same constructor,
+    options, handlers and stats; coroutines instead of blocking calls, and
+    no poll(): connect() starts the client's own task."""
+
+    @classmethod
+    def from_connection_string(cls, conn_str, **kw):
+        """The same options as azure.IoTHubMQTTClient.from_connection_string."""
+        return _from_connection_string(cls, 2, conn_str, kw)
+
+    def __init__(self, host, path, audience, key, key_name, key_is_base64, iot=True, token=None, endpoint=None,
+                 ca_certs=None, insecure_disable_tls_verification=False, keepalive=240, token_ttl=3600,
+                 timeout=30, max_retries=6, backoff_base_ms=500, backoff_cap_ms=30000, receive_max=4096,
+                 max_size=262144):
+        setup(self, host, path, endpoint, ca_certs, insecure_disable_tls_verification, keepalive, timeout,
+              max_retries, backoff_base_ms, backoff_cap_ms, receive_max, max_size)
+        _Auth.__init__(self, audience, key, key_name, key_is_base64, token, token_ttl)
+        self._task = self._reader = self._w = None
+        self._final = self._err = None
+        self._lock = asyncio.Lock()
+        self._ev = asyncio.Event()  # replaced on every change: set wakes every waiter
+        self._kick = asyncio.Event()  # wakes the connection task
+
+    def __repr__(self):
+        return "<aio.IoTHubMQTTClient %s/%s>" % (self.host, self.device_id)
+
+    async def __aenter__(self):
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.close()
+
+    @property
+    def connected(self):
+        return self._core.state == _UP
+
+    # -- the application's calls -------------------------------------------------
+
+    async def connect(self):
+        """Starts the client's task and waits until connected (up to `timeout`
+        s). Raises ConnectRefused, TLSError or SendError."""
+        self._start()
+        start = _cl.ticks_ms()
+        while self._core.state != _UP:
+            if self._final is not None:
+                raise self._final
+            left = self._timeout * 1000 - _cl.ticks_diff(_cl.ticks_ms(), start)
+            if left <= 0:
+                raise SendError(None, "not connected within %d s%s" % (self._timeout, ": %s" % self._err
+                                                                        if self._err else ""))
+            try:
+                await asyncio.wait_for_ms(self._ev.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+
+    async def send(self, body, *, properties=None, content_type=None, timeout=None):
+        """Sends one event at QoS 1; returns once PUBACKed, else raises
+        SendError (timeout: seconds, default the client's)."""
+        b, p = event(body, properties, content_type)
+        e = await self._publish(b, p, timeout)
+        await self._until(e)
+
+    async def send_batch(self, events):
+        """Sends a list of events (bodies or (body, properties)), up to 16 in
+        flight at once; returns how many once all were acknowledged."""
+        if not isinstance(events, (list, tuple)):
+            raise TypeError("events must be a list")
+        es = []
+        for ev in events:
+            if isinstance(ev, tuple):
+                b, p = event(ev[0], ev[1] if len(ev) > 1 else None, None)
+            else:
+                b, p = event(ev, None, None)
+            es.append(await self._publish(b, p, None))
+        for e in es:
+            await self._until(e)
+        return len(es)
+
+    async def get_twin(self):
+        """The device twin: {"desired": {...}, "reported": {...}}. Raises TwinError."""
+        self._start()
+        c = self._core
+        e = c.twin_get(_cl.ticks_ms(), c.timeout_ms)
+        await self._flush()
+        await self._until(e)
+        return e[1]
+
+    async def patch_twin_reported(self, patch):
+        """Updates reported properties; returns the new reported $version."""
+        self._start()
+        c = self._core
+        e = c.twin_patch(patch, _cl.ticks_ms(), c.timeout_ms)
+        await self._flush()
+        await self._until(e)
+        return e[1]
+
+    async def close(self):
+        """Disconnects and stops the client's tasks; pending sends fail with SendError."""
+        t, self._task = self._task, None
+        if self._w is not None:
+            try:
+                async with self._lock:
+                    self._w.write(self._core.disconnect())
+                    await self._w.drain()
+            except Exception:
+                pass
+        self._drop()
+        if t is not None:
+            t.cancel()
+        self._core.abandon(SendError(None, "client closed"))
+        self._notify()
+
+    # -- driving the core ------------------------------------------------------------
+
+    def _start(self):
+        if self._task is None or self._task.done():
+            self._final = None
+            self._task = asyncio.create_task(self._run())
+
+    def _notify(self):
+        ev = self._ev
+        self._ev = asyncio.Event()
+        ev.set()
+
+    async def _until(self, e):
+        # Waits until the entry is done (the core fails it at its deadline).
+        while e[0] is None:
+            await self._ev.wait()
+        if e[0] is not True:
+            raise e[0]
+
+    async def _publish(self, body, props, timeout):
+        self._start()
+        c = self._core
+        limit = c.timeout_ms if timeout is None else timeout * 1000
+        while True:
+            e = c.publish(body, props, _cl.ticks_ms(), limit)
+            if e is not None:
+                break
+            await self._ev.wait()  # the window is full: wait for a PUBACK
+            if self._final is not None:
+                raise self._final
+        await self._flush()
+        return e
+
+    async def _flush(self):
+        # Writes what the core queued: whole frames, one writer at a time.
+        async with self._lock:
+            w = self._w
+            if w is None:
+                return
+            out = self._core.take(_cl.ticks_ms())
+            if not out:
+                return
+            try:
+                for b in out:
+                    w.write(b)
+                await w.drain()
+            except Exception as e:
+                self._broken(e)
+
+    def _broken(self, exc):
+        # The connection failed (seen by a reader or writer): the connection task handles it.
+        if self._w is not None:
+            self._err = exc
+            self._drop()
+        self._kick.set()
+
+    def _drop(self):
+        w, self._w = self._w, None
+        r, self._reader = self._reader, None
+        if r is not None:
+            r.cancel()
+        if w is not None:
+            try:
+                w.close()
+            except Exception:
+                pass
+        self._core.lost()
+
+    async def _open(self):
+        c = self._core
+        token = self._current_token()  # an expired given token: SendError(401), final
+        ctx = _context(self._ca_certs, self._verify)
+        r, w = await asyncio.open_connection(self._connect_host, self._port, ssl=ctx, server_hostname=self.host)
+        self._w = w
+        c.begin(_cl.ticks_ms(), token, renew_at(self))
+        self._reader = asyncio.create_task(self._read(r))
+        await self._flush()
+
+    async def _run(self):
+        # The connection's life: connect (with the core's backoff), timers, reconnect.
+        c = self._core
+        while True:
+            try:
+                if self._w is None:
+                    if self._err is not None and self._failed():
+                        return
+                    d = c.wait_ms(_cl.ticks_ms())
+                    if d:
+                        await asyncio.sleep_ms(d)
+                    await self._open()
+                if c.tick(_cl.ticks_ms(), _cl.unix_time()):
+                    # A fresh token: DISCONNECT, then connect again at once.
+                    async with self._lock:
+                        if self._w is not None:
+                            self._w.write(c.disconnect())
+                            await self._w.drain()
+                    self._drop()
+                    continue
+                await self._flush()
+                self._notify()  # (the timers may have failed a late entry)
+                self._kick = asyncio.Event()
+                try:
+                    await asyncio.wait_for_ms(self._kick.wait(), c.next_timer(_cl.ticks_ms()) or 1)
+                except asyncio.TimeoutError:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # opening failed, or the timers found the connection dead
+                self._err = e
+                self._drop()
+
+    def _failed(self):
+        # The core decides: back off and retry, or (final) everything pending fails and the task ends.
+        e, self._err = self._err, None
+        try:
+            self._core.failed(e, _cl.ticks_ms())
+        except Exception as f:
+            self._final = f
+            self._notify()
+            return True
+        self._notify()
+        return False
+
+    async def _read(self, r):
+        # One connection's reader: bytes to the core, events to handler tasks.
+        c = self._core
+        try:
+            while True:
+                n = await r.readinto(c.rx_view())
+                if not n:
+                    raise OSError("the broker closed the connection")
+                c.rx_done(n, _cl.ticks_ms())
+                if c.partial():
+                    continue
+                while c.events:
+                    asyncio.create_task(self._handle(c.events.pop(0)))
+                self._notify()
+                await self._flush()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            if self._reader is asyncio.current_task():
+                self._reader = None
+                if isinstance(e, ValueError) and c.state == _UP:
+                    self._report(e)  # a malformed fixed header: the stream cannot be trusted
+                elif isinstance(e, ValueError):  # (mbedTLS reports a failed verification so)
+                    e = _cl.transport.TLSError("TLS handshake with %s failed (%s)" % (self.host, e))
+                self._broken(e)
+
+    async def _handle(self, ev):
+        c = self._core
+        k = ev[0]
+        try:
+            if k == EV_MESSAGE:
+                if self.on_message:
+                    await _call(self.on_message, ev[1])
+                c.ack(ev[2])
+            elif k == EV_METHOD:
+                try:
+                    if self.on_method:
+                        status, payload = await _call(self.on_method, ev[1], ev[3])
+                    else:
+                        status, payload = 501, {"error": "no method handler"}
+                except Exception as e:
+                    status, payload = 500, {"error": "%s: %s" % (type(e).__name__, e)}
+                    self._report(e)
+                c.method_response(ev[2], status, payload)
+            elif k == EV_PATCH:
+                if self.on_twin_patch:
+                    await _call(self.on_twin_patch, ev[1])
+            else:
+                self._report(ev[1])
+        except Exception as e:  # a handler that raised: reported, the reader goes on
+            self._report(e)
+        await self._flush()
+
+    def _report(self, exc):
+        self.stats["errors"] += 1
+        if self.on_error:
+            self.on_error(exc)
+        else:
+            import sys
+
+            sys.print_exception(exc)
