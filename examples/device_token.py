@@ -5,6 +5,9 @@
 # Runs on the unix build (`make demo`) and on a board. Set CONNECTION_STRING
 # and DEVICE below, or on unix the environment variables AZURE_CONNECTION_STRING
 # and AZURE_DEVICE.
+# For a fleet (one connection string per device, ready for /flash, Event
+# Hubs, Service Bus or IoT Hub, days to years), the host command
+# tools/device_tokens.py does the same: `make device-tokens`.
 import azure
 
 CONNECTION_STRING = (
