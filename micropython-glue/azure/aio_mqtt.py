@@ -32,7 +32,10 @@ _UP = const(2)
 
 def _context(ca_certs, verify):
     # The TLS context, as azure/_mbedtls.py makes it for the blocking clients.
-    import tls
+    try:
+        import tls
+    except ImportError:  # (older ports: the same API under ssl)
+        import ssl as tls
 
     ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
     if verify:
