@@ -36,6 +36,49 @@
 #define UPY_AZURE_MAX_PATH_SEGMENTS 8
 
 /**
+ * The largest remaining length (4 length bytes).
+ */
+#define UPY_AZURE_MQTT_MAX_REMAINING_LENGTH 268435455
+
+/**
+ * Most property-bag pairs in a PUBLISH topic or a received topic.
+ */
+#define UPY_AZURE_MQTT_MAX_PAIRS 16
+
+/**
+ * Most filters in one SUBSCRIBE.
+ */
+#define UPY_AZURE_MQTT_MAX_FILTERS 8
+
+/**
+ * Pieces a [`Topic`] can hold: two head pieces, then the pairs.
+ */
+#define UPY_AZURE_MQTT_TOPIC_PIECES (2 + (2 * UPY_AZURE_MQTT_MAX_PAIRS))
+
+/**
+ * Packet types (byte 0's high nibble).
+ */
+#define UPY_AZURE_MQTT_CONNECT 1
+
+#define UPY_AZURE_MQTT_CONNACK 2
+
+#define UPY_AZURE_MQTT_PUBLISH 3
+
+#define UPY_AZURE_MQTT_PUBACK 4
+
+#define UPY_AZURE_MQTT_SUBSCRIBE 8
+
+#define UPY_AZURE_MQTT_SUBACK 9
+
+#define UPY_AZURE_MQTT_UNSUBACK 11
+
+#define UPY_AZURE_MQTT_PINGREQ 12
+
+#define UPY_AZURE_MQTT_PINGRESP 13
+
+#define UPY_AZURE_MQTT_DISCONNECT 14
+
+/**
  * The largest body any tier accepts (Event Hubs / Service Bus Standard: 1 MB).
  */
 #define UPY_AZURE_MAX_SIZE_LIMIT 1048576
@@ -186,6 +229,47 @@ enum UpyAzureError {
    * A DPS registration id is empty.
    */
   UPY_AZURE_ERROR_EMPTY_REGISTRATION_ID = 30,
+  /**
+   * An MQTT packet breaks MQTT 3.1.1 (a fixed remaining length with
+   * another value, packet id 0, a SUBACK code outside 0/1/2/0x80, a size
+   * other than its header says, fixed-header flags MQTT forbids).
+   */
+  UPY_AZURE_ERROR_MQTT_MALFORMED = 31,
+  /**
+   * An MQTT remaining length of more than 4 bytes.
+   */
+  UPY_AZURE_ERROR_MQTT_REMAINING_LENGTH = 32,
+  /**
+   * An MQTT packet type a broker must not send a client (or 0/15).
+   */
+  UPY_AZURE_ERROR_MQTT_UNEXPECTED_TYPE = 33,
+  /**
+   * An MQTT string length or packet id runs past the end of the packet.
+   */
+  UPY_AZURE_ERROR_MQTT_LENGTH_PAST_END = 34,
+  /**
+   * An MQTT topic or string is empty where it cannot be, has U+0000,
+   * `+`/`#` in a topic name, or is not UTF-8.
+   */
+  UPY_AZURE_ERROR_MQTT_INVALID_STRING = 35,
+  /**
+   * An MQTT string over 65,535 bytes or a packet over 268,435,455.
+   */
+  UPY_AZURE_ERROR_MQTT_TOO_LONG = 36,
+  /**
+   * An IoT Hub property bag with a bad `%` escape, a piece that is not
+   * UTF-8 once decoded, or more than 16 pairs.
+   */
+  UPY_AZURE_ERROR_MQTT_BAD_BAG = 37,
+  /**
+   * An IoT Hub topic without its numeric status / `$version`, or `$rid`.
+   */
+  UPY_AZURE_ERROR_MQTT_BAD_TOPIC = 38,
+  /**
+   * An MQTT argument out of range: packet id, keep-alive, QoS, DUP
+   * without QoS 1, number of filters or properties, packet kind.
+   */
+  UPY_AZURE_ERROR_MQTT_BAD_ARGUMENT = 39,
 };
 typedef int32_t UpyAzureError;
 
@@ -247,6 +331,83 @@ typedef struct {
    */
   bool iot;
 } UpyAzureBatch;
+
+/**
+ * A packet to frame; its strings are passed beside it (see [`frame`]).
+ */
+typedef struct {
+  /**
+   * `CONNECT`, `PUBLISH`, `PUBACK`, `SUBSCRIBE`, `PINGREQ`, `DISCONNECT`.
+   */
+  uint8_t kind;
+  /**
+   * CONNECT: bit 1 clean session. PUBLISH: bit 3 DUP (QoS 1 only).
+   * SUBSCRIBE: bit i set = filter i at QoS 1, else QoS 0.
+   */
+  uint8_t flags;
+  /**
+   * CONNECT: the keep-alive (0..=65535 s). PUBLISH: the packet id, 0 for
+   * QoS 0, else QoS 1. PUBACK, SUBSCRIBE: the packet id (1..=65535).
+   */
+  uint32_t number;
+  /**
+   * PUBLISH: the body's length, counted in the remaining length.
+   */
+  size_t body_len;
+} UpyAzureMqttFrame;
+
+/**
+ * A received packet (offsets are into the packet given to [`parse`]).
+ */
+typedef struct {
+  /**
+   * The packet type.
+   */
+  uint8_t kind;
+  /**
+   * PUBLISH: the fixed header's flags (bit 3 DUP, bits 2-1 QoS).
+   * CONNACK: 1 when session present.
+   */
+  uint8_t flags;
+  /**
+   * CONNACK: the return code.
+   */
+  uint8_t code;
+  /**
+   * PUBLISH (QoS 1), PUBACK, SUBACK, UNSUBACK.
+   */
+  uint16_t packet_id;
+  /**
+   * PUBLISH: the topic is `topic_start..topic_end`.
+   */
+  size_t topic_start;
+  size_t topic_end;
+  /**
+   * PUBLISH: where the payload starts (it runs to the end);
+   * SUBACK: where the return codes start.
+   */
+  size_t payload_start;
+} UpyAzureMqttPacket;
+
+/**
+ * An IoT Hub topic, classified by [`topic`]. The decoded pieces are in
+ * the caller's buffer, piece `i` at `ends[i - 1]..ends[i]` (from 0 for the
+ * first): the head pieces (kind 1: the `$rid`; kind 3: the method name,
+ * the `$rid`), then the property bag as name, value, name, value, ...
+ */
+typedef struct {
+  /**
+   * 0 other, 1 twin response, 2 desired-properties patch, 3 direct
+   * method, 4 cloud-to-device message.
+   */
+  uint8_t kind;
+  /**
+   * Kind 1: the status; kind 2: the `$version`.
+   */
+  uint32_t number;
+  size_t n_pieces;
+  size_t ends[UPY_AZURE_MQTT_TOPIC_PIECES];
+} UpyAzureMqttTopic;
 
 /**
  * Upper bound of the SAS token length; size the output with it.
@@ -362,5 +523,53 @@ uint32_t upy_azure_backoff_ms(uint32_t attempt,
                               uint32_t cap_ms,
                               uint32_t random,
                               int32_t retry_after_s);
+
+/**
+ * Frames one packet (see `mqtt::frame` for `strs` per kind) into `out`
+ * and returns its length, or `-code`. `out` NULL: only the exact length
+ * (validating everything).
+ *
+ * # Safety
+ * `out` NULL or valid for `out_len` writes, not overlapping the inputs;
+ * `f` NULL or valid; `strs[0..n_strs]` NULL or valid, each string in it too.
+ */
+ptrdiff_t upy_azure_mqtt_frame(uint8_t *out,
+                               size_t out_len,
+                               const UpyAzureMqttFrame *f,
+                               const UpyAzureStr *strs_ptr,
+                               size_t n_strs);
+
+/**
+ * The fixed header at the start of `buf`: returns its length and sets
+ * `*remaining_len`; 0 when `buf` holds only part of it; or `-code`.
+ *
+ * # Safety
+ * `buf` NULL or valid for `len` reads; `remaining_len` NULL or valid.
+ */
+ptrdiff_t upy_azure_mqtt_header(const uint8_t *buf, size_t len, size_t *remaining_len);
+
+/**
+ * Parses one whole packet into `*out`: 0, or `-code`.
+ *
+ * # Safety
+ * `p` NULL or valid for `len` reads; `out` NULL or valid.
+ */
+ptrdiff_t upy_azure_mqtt_parse(const uint8_t *p, size_t len, UpyAzureMqttPacket *out);
+
+/**
+ * Classifies IoT Hub topic `t` for `device_id` (see `mqtt::topic`),
+ * decoding its pieces into `out` (give it `t_len` bytes): 0, or `-code`.
+ *
+ * # Safety
+ * `t`, `device_id` NULL or valid for their lengths; `out` NULL or valid
+ * for `out_len` writes, not overlapping them; `r` NULL or valid.
+ */
+ptrdiff_t upy_azure_mqtt_topic(const uint8_t *t,
+                               size_t t_len,
+                               const uint8_t *device_id,
+                               size_t device_id_len,
+                               uint8_t *out,
+                               size_t out_len,
+                               UpyAzureMqttTopic *r);
 
 #endif  /* UPY_AZURE_H */

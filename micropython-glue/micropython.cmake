@@ -6,6 +6,7 @@ add_library(usermod_azure INTERFACE)
 target_sources(usermod_azure INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/modazure.c
     ${CMAKE_CURRENT_LIST_DIR}/modazure_http.c
+    ${CMAKE_CURRENT_LIST_DIR}/modazure_mqtt.c
 )
 
 target_include_directories(usermod_azure INTERFACE

@@ -61,6 +61,22 @@ static mp_rom_error_text_t azure_message(int code) {
             return MP_ERROR_TEXT("registration_id must not be empty");
         case UPY_AZURE_ERROR_INVALID_PATH:
             return MP_ERROR_TEXT("invalid path or query: printable ASCII, no spaces");
+        case UPY_AZURE_ERROR_MQTT_MALFORMED:
+            return MP_ERROR_TEXT("mqtt: malformed packet");
+        case UPY_AZURE_ERROR_MQTT_REMAINING_LENGTH:
+            return MP_ERROR_TEXT("mqtt: malformed remaining length");
+        case UPY_AZURE_ERROR_MQTT_LENGTH_PAST_END:
+            return MP_ERROR_TEXT("mqtt: length past the end of the packet");
+        case UPY_AZURE_ERROR_MQTT_INVALID_STRING:
+            return MP_ERROR_TEXT("mqtt: invalid topic or string (empty, NUL, + or #, not UTF-8)");
+        case UPY_AZURE_ERROR_MQTT_TOO_LONG:
+            return MP_ERROR_TEXT("mqtt: string over 65535 bytes or packet over 268435455");
+        case UPY_AZURE_ERROR_MQTT_BAD_BAG:
+            return MP_ERROR_TEXT("mqtt: bad property bag (% escape, not UTF-8, over 16 pairs)");
+        case UPY_AZURE_ERROR_MQTT_BAD_TOPIC:
+            return MP_ERROR_TEXT("mqtt: IoT Hub topic without a numeric status/$version or a $rid");
+        case UPY_AZURE_ERROR_MQTT_BAD_ARGUMENT:
+            return MP_ERROR_TEXT("mqtt: packet id, keepalive, qos, dup, kind or number of filters out of range");
         default:
             return NULL;
     }
@@ -287,6 +303,13 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_frame_head, MP_OBJ_FROM_PTR(&mod_azure_frame_head_obj));
     mp_store_global(MP_QSTR_frame_batch, MP_OBJ_FROM_PTR(&mod_azure_frame_batch_obj));
     mp_store_global(MP_QSTR_backoff_ms, MP_OBJ_FROM_PTR(&mod_azure_backoff_ms_obj));
+    mp_store_global(MP_QSTR_mqtt_connect, MP_OBJ_FROM_PTR(&mod_azure_mqtt_connect_obj));
+    mp_store_global(MP_QSTR_mqtt_publish, MP_OBJ_FROM_PTR(&mod_azure_mqtt_publish_obj));
+    mp_store_global(MP_QSTR_mqtt_subscribe, MP_OBJ_FROM_PTR(&mod_azure_mqtt_subscribe_obj));
+    mp_store_global(MP_QSTR_mqtt_packet, MP_OBJ_FROM_PTR(&mod_azure_mqtt_packet_obj));
+    mp_store_global(MP_QSTR_mqtt_header, MP_OBJ_FROM_PTR(&mod_azure_mqtt_header_obj));
+    mp_store_global(MP_QSTR_mqtt_parse, MP_OBJ_FROM_PTR(&mod_azure_mqtt_parse_obj));
+    mp_store_global(MP_QSTR_mqtt_topic, MP_OBJ_FROM_PTR(&mod_azure_mqtt_topic_obj));
     MP_DYNRUNTIME_INIT_EXIT
 }
 #else
@@ -299,6 +322,13 @@ static const mp_rom_map_elem_t mp_module_azure_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_frame_head), MP_ROM_PTR(&mod_azure_frame_head_obj) },
     { MP_ROM_QSTR(MP_QSTR_frame_batch), MP_ROM_PTR(&mod_azure_frame_batch_obj) },
     { MP_ROM_QSTR(MP_QSTR_backoff_ms), MP_ROM_PTR(&mod_azure_backoff_ms_obj) },
+    { MP_ROM_QSTR(MP_QSTR_mqtt_connect), MP_ROM_PTR(&mod_azure_mqtt_connect_obj) },
+    { MP_ROM_QSTR(MP_QSTR_mqtt_publish), MP_ROM_PTR(&mod_azure_mqtt_publish_obj) },
+    { MP_ROM_QSTR(MP_QSTR_mqtt_subscribe), MP_ROM_PTR(&mod_azure_mqtt_subscribe_obj) },
+    { MP_ROM_QSTR(MP_QSTR_mqtt_packet), MP_ROM_PTR(&mod_azure_mqtt_packet_obj) },
+    { MP_ROM_QSTR(MP_QSTR_mqtt_header), MP_ROM_PTR(&mod_azure_mqtt_header_obj) },
+    { MP_ROM_QSTR(MP_QSTR_mqtt_parse), MP_ROM_PTR(&mod_azure_mqtt_parse_obj) },
+    { MP_ROM_QSTR(MP_QSTR_mqtt_topic), MP_ROM_PTR(&mod_azure_mqtt_topic_obj) },
 };
 static MP_DEFINE_CONST_DICT(mp_module_azure_globals, mp_module_azure_globals_table);
 

@@ -17,13 +17,8 @@
 #include "upy_azure.h"
 #include "modazure.h"
 
-static UpyAzureStr azure_str(const uint8_t *p, size_t len) {
-    UpyAzureStr s = { p, len };
-    return s;
-}
-
 // None -> absent (NULL); str -> its bytes; anything else: TypeError.
-static UpyAzureStr azure_opt_str(mp_obj_t o, qstr name) {
+UpyAzureStr azure_opt_str(mp_obj_t o, qstr name) {
     if (o == mp_const_none) {
         return azure_str(NULL, 0);
     }
@@ -33,7 +28,7 @@ static UpyAzureStr azure_opt_str(mp_obj_t o, qstr name) {
 }
 
 // A dict of str -> str into out[] as name, value, ...; returns how many strings.
-static size_t azure_get_properties(mp_obj_t o, UpyAzureStr *out) {
+size_t azure_get_properties(mp_obj_t o, UpyAzureStr *out) {
     if (o == mp_const_none) {
         return 0;
     }
@@ -60,7 +55,7 @@ static size_t azure_get_properties(mp_obj_t o, UpyAzureStr *out) {
 // A size from Python: an int (TypeError otherwise); a negative or huge one
 // becomes SIZE_MAX, which Rust refuses with its own message (MessageTooLarge,
 // InvalidMaxSize), the same on 32- and 64-bit boards.
-static size_t azure_get_size(mp_obj_t o, qstr name) {
+size_t azure_get_size(mp_obj_t o, qstr name) {
     if (mp_obj_is_small_int(o)) {
         mp_int_t v = MP_OBJ_SMALL_INT_VALUE(o);
         return v < 0 ? SIZE_MAX : (size_t)v;

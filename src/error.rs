@@ -71,6 +71,29 @@ pub enum Error {
     ConnStrTooLong = 29,
     /// A DPS registration id is empty.
     EmptyRegistrationId = 30,
+    /// An MQTT packet breaks MQTT 3.1.1 (a fixed remaining length with
+    /// another value, packet id 0, a SUBACK code outside 0/1/2/0x80, a size
+    /// other than its header says, fixed-header flags MQTT forbids).
+    MqttMalformed = 31,
+    /// An MQTT remaining length of more than 4 bytes.
+    MqttRemainingLength = 32,
+    /// An MQTT packet type a broker must not send a client (or 0/15).
+    MqttUnexpectedType = 33,
+    /// An MQTT string length or packet id runs past the end of the packet.
+    MqttLengthPastEnd = 34,
+    /// An MQTT topic or string is empty where it cannot be, has U+0000,
+    /// `+`/`#` in a topic name, or is not UTF-8.
+    MqttInvalidString = 35,
+    /// An MQTT string over 65,535 bytes or a packet over 268,435,455.
+    MqttTooLong = 36,
+    /// An IoT Hub property bag with a bad `%` escape, a piece that is not
+    /// UTF-8 once decoded, or more than 16 pairs.
+    MqttBadBag = 37,
+    /// An IoT Hub topic without its numeric status / `$version`, or `$rid`.
+    MqttBadTopic = 38,
+    /// An MQTT argument out of range: packet id, keep-alive, QoS, DUP
+    /// without QoS 1, number of filters or properties, packet kind.
+    MqttBadArgument = 39,
 }
 
 impl Error {

@@ -19,6 +19,7 @@ pub mod ffi;
 pub mod hmac_sha256;
 pub mod http;
 pub mod json;
+pub mod mqtt;
 pub mod percent;
 pub mod request;
 pub mod sas;

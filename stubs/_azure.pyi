@@ -62,3 +62,40 @@ def backoff_ms(attempt: int, rand: int, retry_after: Optional[int] = None,
                base_ms: int = 500, cap_ms: int = 30000, /) -> int:
     """Full-jitter exponential backoff: `rand` modulo min(cap_ms, base_ms * 2**attempt) + 1,
     at least `retry_after` seconds (capped at 120 s) when given."""
+
+# ---- MQTT 3.1.1 (IoT Hub): framing of what a device sends, parsing of what
+# a broker sends. Positional arguments only. Malformed input: ValueError("mqtt: ...").
+
+_MqttFilter = Union[str, Tuple[str, int]]
+
+def mqtt_connect(client_id: str, username: str, password: Optional[str], keepalive: int,
+                 clean_session: bool, /) -> bytes:
+    """A CONNECT packet (protocol level 4, user name [+ password], keep-alive 0..65535 s)."""
+
+def mqtt_publish(topic: str, properties: _Properties, packet_id: int, body_len: int, dup: bool, /) -> bytes:
+    """A PUBLISH's fixed and variable header; send the body (`body_len` bytes) after it.
+
+    The property bag (at most 16; names and values percent-encoded,
+    `name=value` joined by `&`) is appended to `topic` as is. `packet_id`
+    0 is QoS 0, 1..65535 QoS 1; `dup` only with QoS 1."""
+
+def mqtt_subscribe(packet_id: int, filters: Union[List[_MqttFilter], Tuple[_MqttFilter, ...]], /) -> bytes:
+    """A SUBSCRIBE: 1 to 8 filters, each a str (QoS 1) or (str, qos) with qos 0 or 1."""
+
+def mqtt_packet(kind: int, packet_id: int, /) -> bytes:
+    """PUBACK (kind 4, packet id 1..65535), PINGREQ (12) or DISCONNECT (14, packet id ignored)."""
+
+def mqtt_header(buf: _Bytes, /) -> Optional[Tuple[int, int, int, int]]:
+    """(type, flags, header_len, remaining_len) of the fixed header at the start
+    of `buf`, or None while it holds only part of it."""
+
+def mqtt_parse(packet: _Bytes, /) -> tuple:
+    """One whole packet from a broker: (2, session_present, return_code) CONNACK,
+    (3, qos, dup, packet_id, topic_start, topic_end, payload_start) PUBLISH,
+    (4, packet_id) PUBACK, (9, packet_id, return_codes) SUBACK,
+    (11, packet_id) UNSUBACK, (13,) PINGRESP."""
+
+def mqtt_topic(topic: Union[str, _Bytes], device_id: str, /) -> Tuple[int, Union[int, str, None], Optional[str], Dict[str, str]]:
+    """An IoT Hub topic: (1, status, rid, props) twin response, (2, version, None, {})
+    desired patch, (3, method_name, rid, {}) direct method, (4, None, None, props)
+    cloud-to-device (the property bag percent-decoded), (0, None, None, {}) other."""

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod crc32;
 pub mod http;
+pub mod mqtt;
 pub mod types;
 
 /// Most properties per event or request: the C glue converts them into a
