@@ -157,6 +157,7 @@ def twin_fail():
     c = client(backoff_base_ms=100)
     c.connect()
     try:
+        c.get_twin()
         result(twin=c.get_twin(), stats=c.stats)
     except azure.TwinError as e:
         result(error=str(e), status=e.status, stats=c.stats)
