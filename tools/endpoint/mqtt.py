@@ -547,6 +547,8 @@ class Connection:
 
     async def _publish(self, pkt) -> None:
         qos, pid = pkt.qos, pkt.packet_id
+        if qos == 2:
+            raise _Closed("PUBLISH at QoS 2, which IoT Hub does not support")
         topic = topics.parse_publish_topic(pkt.topic_name)
         if topic is None:
             raise _Closed(f"PUBLISH to {pkt.topic_name!r}, which IoT Hub does not take")
