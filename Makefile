@@ -131,7 +131,8 @@ wipy-compat-test: | deps
 	$(PY) tests/wipy/test_core_features.py
 
 # The local endpoint's own tests (its SAS checks against the SDKs' tokens;
-# DPS, cloud-to-device and Service Bus receive in tools/test_endpoint_*.py).
+# DPS, cloud-to-device, Service Bus receive and IoT Hub over MQTT, the last
+# checked with azure-iot-device itself, in tools/test_endpoint_*.py).
 endpoint-test: | deps
 	$(PY) -m unittest tools/test_azure_endpoint.py $(wildcard tools/test_endpoint_*.py)
 
