@@ -124,6 +124,22 @@ Subcommands (the default is ``serve``)::
     azure_endpoint.py revoke-publisher  --db PATH --hub HUB --publisher NAME
     azure_endpoint.py restore-publisher --db PATH --hub HUB --publisher NAME
     azure_endpoint.py revoked-publishers --db PATH [--hub HUB] [--json]
+    azure_endpoint.py twin-desired  --db PATH --device ID --json '{...}'   desired patch
+    azure_endpoint.py twin-get      --db PATH --device ID
+    azure_endpoint.py method-invoke --db PATH --device ID --name NAME [--payload JSON]
+                      [--timeout S]   prints {"status": .., "payload": ..}
+    azure_endpoint.py mqtt-drop     --db PATH [--device ID] [--refuse-seconds S]
+
+IoT Hub over MQTT 3.1.1 (``--mqtt`` on 8883, or ``--mqtt-port N``, 0 = a free
+port; stdout then says ``MQTT-READY port=N`` before ``READY``): same TLS
+certificates, devices, tokens and SQLite file as HTTPS; telemetry into
+``events``, twins (table ``twins``), direct methods and desired patches from
+the subcommands above (through the table ``mqtt_requests``, which the server
+polls), cloud-to-device from the same queue as HTTPS.  Faults:
+``--mqtt-drop-publish N``, ``--mqtt-drop-puback N``, ``--mqtt-delay-puback MS``,
+``--mqtt-refuse-connect``, ``--mqtt-refuse-seconds S``,
+``--mqtt-token-expiry-disconnect``, ``--mqtt-twin-fail N``
+[``--mqtt-twin-fail-status 429``].  Details: tools/endpoint/mqtt.py.
 
 Faults are injected deterministically from ``--seed``, on every route (send,
 receive, settle, DPS): every request draws the same number of random values in

@@ -16,4 +16,10 @@ its docstring for what the endpoint does.  Modules:
     server      HTTP handler, routing, response framing
     report      dump / count / c2d-list / sb-list
     cli         argument parsing, serve and the subcommands
+    mqtt        IoT Hub over MQTT 3.1.1/TLS (asyncio, its own thread)
+    mqtt_codec  MQTT packets, read and written by amqtt's classes, checked strictly
+    mqtt_cli    the MQTT flags and twin-desired / twin-get / method-invoke / mqtt-drop
+    iothub_topics  IoT Hub topics and property bags
+    twin        device twins (SQLite, versions that only grow)
+    mailbox     the CLI -> server table for methods, desired patches, drops
 """
