@@ -404,7 +404,7 @@ class Session:
 
     def _incoming(self, pkt, p, now):
         qos, pid = p[1], p[3]
-        topic = str(pkt[p[4]:p[5]], "utf-8")
+        topic = memoryview(pkt)[p[4]:p[5]]  # (classified in place: no copy)
         payload = bytes(pkt[p[6]:])
         self.stats["received"] += 1
         try:
@@ -432,7 +432,7 @@ class Session:
             self.events.append((EV_MESSAGE, Message(payload, props), pid if qos else 0))
             return  # PUBACK once the handler returned (ack)
         elif kind == 0:
-            self._error(ValueError("mqtt: PUBLISH on a topic not subscribed to: %s" % topic[:80]))
+            self._error(ValueError("mqtt: PUBLISH on a topic not subscribed to: %s" % str(topic[:80], "utf-8")))
         if qos:
             self.ack(pid)
 
