@@ -1,0 +1,19 @@
+"""azure.aio: the clients as coroutines, for boards with asyncio (issue #21).
+
+Each name is defined by a module imported on first use (module __getattr__),
+like the package's own lazy names: an application holds only the client it
+uses, and a board without asyncio (the WiPy) never imports any of this.
+Every async client is a driver over the same protocol core as its blocking
+twin (e.g. azure/aio_mqtt.py over azure/mqtt.py).
+"""
+
+_LAZY = {"IoTHubMQTTClient": "aio_mqtt"}
+
+
+def __getattr__(name):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(name)
+    import azure
+
+    return getattr(azure._module(mod), name)
