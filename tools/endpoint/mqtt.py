@@ -452,7 +452,10 @@ class Connection:
             await refuse(CONNACK_NOT_AUTHORIZED, f"{e.code}: {e.message}")
             return None
         if vh.will_flag:
-            wt = topics.parse_publish_topic(p.will_topic or "")
+            try:
+                wt = topics.parse_publish_topic(p.will_topic or "")
+            except topics.BagError:
+                wt = None
             if wt is None or wt.kind != "telemetry" or \
                     (wt.device_id, wt.module_id) != (self.device_id, self.module_id):
                 await refuse(CONNACK_BAD_CREDENTIALS, f"will topic {p.will_topic!r} is not this "
@@ -549,7 +552,10 @@ class Connection:
         qos, pid = pkt.qos, pkt.packet_id
         if qos == 2:
             raise _Closed("PUBLISH at QoS 2, which IoT Hub does not support")
-        topic = topics.parse_publish_topic(pkt.topic_name)
+        try:
+            topic = topics.parse_publish_topic(pkt.topic_name)
+        except topics.BagError as e:
+            raise _Closed(f"PUBLISH with an undecodable property bag: {e}") from None
         if topic is None:
             raise _Closed(f"PUBLISH to {pkt.topic_name!r}, which IoT Hub does not take")
         body = bytes(pkt.data or b"")
