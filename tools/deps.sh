@@ -38,7 +38,7 @@ fi
 # Reinstall whenever tools/requirements.txt changes (its hash is kept in the venv).
 req_hash=$(sha256sum tools/requirements.txt | cut -d' ' -f1)
 if [ "$(cat .venv/.requirements-hash 2>/dev/null)" != "$req_hash" ] || \
-        ! .venv/bin/python -c "import azure.eventhub, azure.iot.device, serial, cryptography" 2>/dev/null; then
+        ! .venv/bin/python -c "import azure.eventhub, azure.iot.device, serial, cryptography, amqtt.mqtt" 2>/dev/null; then
     .venv/bin/pip install -q --upgrade pip
     .venv/bin/pip install -q -r tools/requirements.txt
     echo "$req_hash" > .venv/.requirements-hash
