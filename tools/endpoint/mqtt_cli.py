@@ -47,6 +47,11 @@ def _port(text: str) -> int:
 
 
 def add_serve_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = (p.epilog or "") + (
+        " MQTT subcommands (the server must run with --mqtt/--mqtt-port on the same --db): "
+        "'twin-desired --db PATH --device ID --json OBJECT', 'twin-get --db PATH --device ID', "
+        "'method-invoke --db PATH --device ID --name NAME [--payload JSON] [--timeout S]', "
+        "'mqtt-drop --db PATH [--device ID] [--refuse-seconds S]'.")
     g = p.add_argument_group("IoT Hub over MQTT (TLS, same certificates, devices and database)")
     g.add_argument("--mqtt", action="store_true",
                    help=f"listen for MQTT on port {DEFAULT_PORT} (or --mqtt-port)")
