@@ -619,6 +619,7 @@ class RulesTests(unittest.TestCase):
         self.assertEqual(r.connect("m9"), 0)
         self.assertEqual(r.session_present, 1)          # clean session 0: subscription kept
         first, body = r.read()
+        self.assertEqual(first, 0x3A)                   # PUBLISH QoS 1, DUP: delivered before
         topic, rest = publish_topic(body)
         self.assertIn(f"%24.mid={sent}", topic)
         r.send(b"\x40\x02" + rest[:2])                  # PUBACK

@@ -32,7 +32,7 @@ rules are here:
   (``%24.mid``, ``%24.to``, ``%24.cid``, ``%24.ct``, ``%24.ce``, ``%24.exp``,
   application properties), locked like an HTTPS receive; the PUBACK completes
   it; a drop puts the unacknowledged ones back in the queue (next connect
-  delivers them again, delivery count + 1).
+  delivers them again, delivery count + 1, DUP set).
 * Will: emitted as telemetry with ``iothub-MessageType=Will`` when the
   connection ends without DISCONNECT (not when a newer connection replaced it).
 
@@ -543,8 +543,10 @@ class Connection:
     def send_c2d(self, msg: dict) -> None:
         pid = self._packet_id()
         self.c2d_inflight[pid] = msg
+        # a message delivered before (unacknowledged on a dropped connection, an
+        # expired lock) goes out again with DUP set
         self.send(codec.publish(topics.c2d_topic(self.device_id, msg), msg["body"], qos=1,
-                                packet_id=pid))
+                                packet_id=pid, dup=msg["delivery_count"] > 1))
         self.out.line(f"delivered c2d {self._describe()} id={msg['id']} "
                       f"delivery={msg['delivery_count']} transport=mqtt")
 
