@@ -6,14 +6,16 @@ elsewhere (`SharedAccessSignature=`, as the Azure SDKs take it: sent as
 given, never re-encoded). The one implementation, for every board: it runs once, so the
 package imports it only while parsing and drops it afterwards (its code
 would otherwise sit in a small board's heap for nothing). Host names are
-checked by the native request framer's own rule."""
+checked by the native request framer's own rule. The clients' options are
+checked here too, once, when a client is made (`options`)."""
 
-from _azure import frame_head
+from _azure import backoff_ms, frame_head
+
+from . import _transient
 
 _E = "connection string: "
-_HEX = b"0123456789abcdefABCDEF"
-_NAMES = ("Endpoint", "HostName", "DeviceId", "ModuleId", "EntityPath", "SharedAccessKeyName",
-          "SharedAccessKey", "SharedAccessSignature")
+_NAMES = {n.lower(): n for n in ("Endpoint", "HostName", "DeviceId", "ModuleId", "EntityPath",
+                                  "SharedAccessKeyName", "SharedAccessKey", "SharedAccessSignature")}
 
 
 def _check_host(host):
@@ -26,7 +28,8 @@ def _endpoint_host(e):
     return e[5:-1] if e.endswith("/") else e[5:]
 
 
-def parse_connection_string(s, need_credential=True):
+def _pairs(s):
+    # Name=value pairs (names case-insensitive, as the Azure SDKs read them).
     if not isinstance(s, str):
         raise TypeError("s must be str")
     if len(s.encode()) > 4096:
@@ -38,15 +41,33 @@ def parse_connection_string(s, need_credential=True):
         i = seg.find("=")
         if i <= 0:
             raise ValueError(_E + "every part must be Name=value")
-        name = seg[:i]
-        for n in _NAMES:  # names are case-insensitive, as the Azure SDKs read them
-            if n.lower() == name.lower():
-                name = n
+        name = _NAMES.get(seg[:i].lower(), seg[:i])
         if name in d:
             raise ValueError(_E + "a Name= appears twice")
         d[name] = seg[i + 1:]
     if not d:
         raise ValueError("connection string is empty")
+    return d
+
+
+def _credential(d):
+    # A key (name and key; an IoT Hub device key without name) or a token.
+    sas = d.get("SharedAccessSignature")
+    if sas is not None:
+        if "SharedAccessKey" in d:
+            raise ValueError(_E + "give SharedAccessKey= or SharedAccessSignature=, not both")
+        _transient("_token", "token_info", sas)  # ValueError unless it is a token
+        return
+    if "Endpoint" in d and not d.get("SharedAccessKeyName"):
+        raise ValueError(_E + "SharedAccessKeyName= is missing (or give SharedAccessSignature=)")
+    if "HostName" in d and not d.get("DeviceId") and not d.get("SharedAccessKeyName"):
+        raise ValueError(_E + "DeviceId= (or SharedAccessKeyName=) is missing")
+    if not d.get("SharedAccessKey"):
+        raise ValueError(_E + "SharedAccessKey= is missing (or give SharedAccessSignature=)")
+
+
+def parse_connection_string(s, need_credential=True):
+    d = _pairs(s)
     if "Endpoint" in d:
         e = d["Endpoint"]
         try:
@@ -59,71 +80,9 @@ def parse_connection_string(s, need_credential=True):
         _check_host(d["HostName"])
     else:
         raise ValueError(_E + "Endpoint= or HostName= is missing")
-    sas = d.get("SharedAccessSignature")
-    if sas is not None:
-        if "SharedAccessKey" in d:
-            raise ValueError(_E + "give SharedAccessKey= or SharedAccessSignature=, not both")
-        token_info(sas)  # ValueError unless it is a token
-    elif need_credential:
-        if "Endpoint" in d and not d.get("SharedAccessKeyName"):
-            raise ValueError(_E + "SharedAccessKeyName= is missing (or give SharedAccessSignature=)")
-        if "HostName" in d and not d.get("DeviceId") and not d.get("SharedAccessKeyName"):
-            raise ValueError(_E + "DeviceId= (or SharedAccessKeyName=) is missing")
-        if not d.get("SharedAccessKey"):
-            raise ValueError(_E + "SharedAccessKey= is missing (or give SharedAccessSignature=)")
+    if need_credential or "SharedAccessSignature" in d:
+        _credential(d)
     return d
-
-
-def _unquote(s):
-    # %XX in either case (token generators write %2f as often as %2F).
-    b = s.encode()
-    if b"%" not in b:
-        return s
-    out = bytearray()
-    i = 0
-    while i < len(b):
-        h = b[i + 1:i + 3]
-        if b[i] == 37 and len(h) == 2 and h[0] in _HEX and h[1] in _HEX:
-            out.append(int(h, 16))
-            i += 3
-        else:
-            out.append(b[i])
-            i += 1
-    try:
-        return str(out, "utf-8")
-    except (UnicodeError, ValueError):
-        raise ValueError("SAS token: sr= is not percent-encoded UTF-8")
-
-
-def token_info(token):
-    """(expiry, decoded sr) of `SharedAccessSignature sr=..&sig=..&se=..[&skn=..]`;
-    ValueError if it is not one. The expiry is read by the client's own
-    check (azure.client._expiry), which also takes the token's type and bytes."""
-    from .client import _expiry
-
-    se = _expiry(token)
-    sr = None
-    for f in token[22:].split("&"):
-        if f.startswith("sr="):
-            sr = f[3:]
-    if not sr or "sig=" not in token:
-        raise ValueError("SAS token must have sr=, sig= and se=")
-    return se, _unquote(sr)
-
-
-def _segments(sr):
-    # The decoded resource URI's path names, lower-case, without the scheme:
-    # "https://NS/Hub/publishers/p/messages" -> ["ns", "hub", "publishers", "p", "messages"]
-    i = sr.find("://")
-    return [x for x in sr[i + 3 if i >= 0 else 0:].split("/") if x]
-
-
-def token_publisher(token):
-    """The Event Hubs publisher a token is scoped to (.../publishers/<name>), or None."""
-    seg = _segments(token_info(token)[1])
-    if len(seg) > 3 and seg[2].lower() == "publishers":
-        return seg[3]
-    return None
 
 
 def client_args(kind, conn_str, kw):
@@ -139,6 +98,8 @@ def client_args(kind, conn_str, kw):
     if token is not None:
         kw["token"] = token
         key = None, None
+        # What the token is for: (publisher, device, module) (azure/_token.py).
+        scope = _transient("_token", "scope", token)
     if kind == 2:
         if "HostName" not in cs:
             raise ValueError("not an IoT Hub connection string (no HostName=)")
@@ -147,12 +108,8 @@ def client_args(kind, conn_str, kw):
         device = cs.get("DeviceId") or device_id
         module = cs.get("ModuleId")
         if not device and token is not None:
-            # A device token names its device: {hub}/devices/{id}[/modules/{m}]
-            seg = _segments(token_info(token)[1])
-            if len(seg) > 2 and seg[1] == "devices":
-                device = seg[2]
-                if len(seg) > 4 and seg[3] == "modules":
-                    module = module or seg[4]
+            # A device token names its device (and module).
+            device, module = scope[1], module or scope[2]
         if not device:
             raise ValueError("connection string has no DeviceId: pass device_id=")
         audience = "%s/devices/%s" % (host, device)
@@ -179,7 +136,7 @@ def client_args(kind, conn_str, kw):
         audience = "https://%s/%s" % (host, hub)
         if token is not None:
             # A publisher token implies its publisher; another one could only be refused.
-            scoped = token_publisher(token)
+            scoped = scope[0]
             if scoped is not None:
                 if publisher is not None and publisher != scoped:
                     raise ValueError("publisher=%r contradicts the token, which is for publisher %r"
@@ -204,3 +161,45 @@ def client_args(kind, conn_str, kw):
             raise ValueError("connection string has no EntityPath: pass queue_name= or topic_name=")
         audience, path = "https://%s/%s" % (host, entity), (entity, "messages")
     return (host, path, audience) + key + (False,)
+
+
+def split_endpoint(endpoint, default_host):
+    if endpoint is None:
+        return default_host, 443
+    if not isinstance(endpoint, str):
+        raise TypeError("endpoint must be a str 'host:port'")
+    # No str.rpartition: the WiPy's firmware (core features) lacks it.
+    i = endpoint.rfind(":")
+    host, port = (endpoint, 443) if i < 0 else (endpoint[:i], endpoint[i + 1:])
+    try:
+        port = int(port)
+    except ValueError:
+        port = 0
+    # Refused here, not retried as a connection failure on every send.
+    if not host or not 0 < port < 65536:
+        raise ValueError("endpoint must be 'host:port'")
+    return host, port
+
+
+def options(endpoint, host, max_size, token_ttl, max_retries, receive_max, base_ms, cap_ms):
+    """The HTTPS clients' options checked (types here; max_size's range by the
+    native framer when the client checks its request); returns where to
+    connect, (host, port)."""
+    for v in (max_size, token_ttl, max_retries):
+        if not isinstance(v, int):
+            raise TypeError("max_size, token_ttl and max_retries must be ints")
+    if token_ttl < 1:
+        raise ValueError("token_ttl must be a positive number of seconds")
+    if max_retries < 0:
+        raise ValueError("max_retries must not be negative")
+    backoff_ms(0, 0, None, base_ms, cap_ms)  # types and range
+    if not isinstance(receive_max, int) or not 0 < receive_max <= 1048576:
+        raise ValueError("receive_max must be an int in 1..1048576")
+    return split_endpoint(endpoint, host)
+
+
+def make(cls, kind, conn_str, kw):
+    # The client made while this module is loaded: its options check
+    # (options(), from the client's __init__) needs no second load, and the
+    # module's code is freed once, after the client is made.
+    return cls(*client_args(kind, conn_str, kw), **kw)

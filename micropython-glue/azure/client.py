@@ -33,18 +33,8 @@ from .response import Response, classify
 # names, so that tests can script them (tests/micropython/client_*.py).
 unix_time = _azure.unix_time
 
-try:
-    from time import sleep_ms, ticks_ms, ticks_diff
-except ImportError:  # pragma: no cover - ports without time
-
-    def sleep_ms(ms):
-        pass
-
-    def ticks_ms():
-        return 0
-
-    def ticks_diff(a, b):
-        return 0
+# (Every port with sockets has time; a port without sockets has no clients.)
+from time import sleep_ms, ticks_ms, ticks_diff
 
 
 try:
@@ -137,21 +127,10 @@ def _body(body):
 
 
 def _split_endpoint(endpoint, default_host):
-    if endpoint is None:
-        return default_host, 443
-    if not isinstance(endpoint, str):
-        raise TypeError("endpoint must be a str 'host:port'")
-    # No str.rpartition: the WiPy's firmware (core features) lacks it.
-    i = endpoint.rfind(":")
-    host, port = (endpoint, 443) if i < 0 else (endpoint[:i], endpoint[i + 1:])
-    try:
-        port = int(port)
-    except ValueError:
-        port = 0
-    # Refused here, not retried as a connection failure on every send.
-    if not host or not 0 < port < 65536:
-        raise ValueError("endpoint must be 'host:port'")
-    return host, port
+    # (host, port) to connect to (azure/_connstr.py, loaded for this only).
+    from . import _transient
+
+    return _transient("_connstr", "split_endpoint", endpoint, default_host)
 
 
 def _write(sock, head, body):
@@ -168,30 +147,12 @@ def _write(sock, head, body):
 _CLOCK_SET = const(1577836800)  # 2020-01-01: a clock reading less was never set
 
 
-def _expiry(token):
-    # The expiry (se=) of `SharedAccessSignature sr=..&sig=..&se=..`, as an
-    # int; ValueError unless the token could go out as a header.
-    if not isinstance(token, str):
-        raise TypeError("token must be a str")
-    if not token.startswith("SharedAccessSignature ") or "\r" in token or "\n" in token:
-        raise ValueError("token must look like 'SharedAccessSignature sr=...&sig=...&se=...'")
-    for f in token[22:].split("&"):
-        if f.startswith("se="):
-            try:
-                se = int(f[3:])
-            except ValueError:
-                break
-            if se > 0 and f[3:].isdigit():
-                return se
-    raise ValueError("SAS token has no se= (expiry in Unix seconds)")
-
-
 def _from_connection_string(cls, kind, conn_str, kw):
-    # What a client needs from its connection string, worked out by
-    # azure/_connstr.py, loaded for this only (it runs once per client).
+    # The client made by azure/_connstr.py from its connection string,
+    # loaded for this only (it runs once per client).
     from . import _transient
 
-    return cls(*_transient("_connstr", "client_args", kind, conn_str, kw), **kw)
+    return _transient("_connstr", "make", cls, kind, conn_str, kw)
 
 
 class _Auth:
@@ -202,8 +163,6 @@ class _Auth:
     given token holds no key."""
 
     def __init__(self, audience, key, key_name, key_is_base64, token=None, token_ttl=3600):
-        if not isinstance(token_ttl, int):
-            raise TypeError("token_ttl must be an int")
         if token_ttl < 1:
             raise ValueError("token_ttl must be a positive number of seconds")
         self._audience = audience
@@ -218,14 +177,15 @@ class _Auth:
         self._given = False
         if token is not None:
             self.set_token(token)
-        elif key is None:
-            raise ValueError("no credential: give a key or a token")
 
     def set_token(self, token):
         """Use this token (`SharedAccessSignature sr=..&sig=..&se=..`, sent as
         given) from the next request on, e.g. one fetched before the last
         one expires (see `token_expires`)."""
-        self.token_expires = _expiry(token)
+        from . import _transient
+
+        # Checked, and its se= read, by azure/_token.py (loaded for this only).
+        self.token_expires = _transient("_token", "token_info", token)[0]
         self._token = token
         self._given = True
         self._key = None  # from now on the device holds no key
@@ -235,25 +195,21 @@ class _Auth:
         if self._given:
             # An unset clock cannot tell: the service decides.
             if now >= self.token_expires and now >= _CLOCK_SET:
-                raise SendError(401, "SAS token expired at %d (Unix time; %d s ago by the device clock); "
-                                "nothing was sent: give the client a new one with set_token()"
-                                % (self.token_expires, now - self.token_expires))
+                from . import _transient
+
+                raise _transient("_token", "expired", self.token_expires, now)
             return self._token
         if self._token is None or now >= self._renew_at:
-            exp = self._checked_expiry(now)
+            # The client's own policy, before it passes an explicit expiry (which
+            # the native signer never second-guesses): refuse an unset clock.
+            if now < _CLOCK_SET:
+                raise ValueError("clock is not set (it reads before 2020-01-01): set it from NTP first")
+            self.token_expires = exp = now + self._token_ttl
             self._token = _azure.sas_token(self._audience, self._key, self._key_name,
                                            expiry=exp, key_is_base64=self._key_is_base64)
             self._renew_at = now + self._token_ttl * 4 // 5
-            self.token_expires = exp
             self.stats["renewals"] += 1
         return self._token
-
-    def _checked_expiry(self, now):
-        # The client's own policy, before it passes an explicit expiry (which
-        # the native signer never second-guesses): refuse an unset clock.
-        if now < _CLOCK_SET:
-            raise ValueError("clock is not set (it reads before 2020-01-01): set it from NTP first")
-        return now + self._token_ttl
 
 
 class _Client(_Auth):
@@ -267,21 +223,19 @@ class _Client(_Auth):
                  endpoint=None, ca_certs=None, insecure_disable_tls_verification=False,
                  token_ttl=3600, max_retries=6, timeout=30, max_size=_MAX_SIZE_DEFAULT,
                  keep_alive=True, backoff_base_ms=500, backoff_cap_ms=30000, receive_max=4096):
-        # Checked here: a bad value would otherwise surface only inside a send
-        # (or, for the retry settings, only after a first failure).
-        # Types here; values (max_size's range included) by the native framer below.
-        for v in (max_size, max_retries):
-            if not isinstance(v, int):
-                raise TypeError("max_size, token_ttl and max_retries must be ints")
+        # The options checked once, now, and the endpoint split, by
+        # azure/_connstr.py (loaded for this only): a bad value would
+        # otherwise surface only inside a send (or, for the retry settings,
+        # only after a first failure).
+        from . import _transient
+
+        self._connect_host, self._port = _transient("_connstr", "options", endpoint, host, max_size, token_ttl,
+                                                    max_retries, receive_max, backoff_base_ms, backoff_cap_ms)
         _Auth.__init__(self, audience, key, key_name, key_is_base64, token, token_ttl)
-        if max_retries < 0:
-            raise ValueError("max_retries must not be negative")
-        _azure.backoff_ms(0, 0, None, backoff_base_ms, backoff_cap_ms)  # types and range
         self.host = host
         self._path = path
         self._iot = iot
         self._query = _IOT_QUERY if iot else _EH_QUERY
-        self._connect_host, self._port = _split_endpoint(endpoint, host)
         self._ca_certs = ca_certs
         self._verify = not insecure_disable_tls_verification
         self.max_retries = max_retries
@@ -289,8 +243,6 @@ class _Client(_Auth):
         self.max_size = max_size
         self._keep_alive = keep_alive
         # Received message bodies kept (azure/receive.py): a longer one raises.
-        if not isinstance(receive_max, int) or not 0 < receive_max <= 1048576:
-            raise ValueError("receive_max must be an int in 1..1048576")
         self.receive_max = receive_max
         self._backoff = (backoff_base_ms, backoff_cap_ms)
         self._sock = None
