@@ -35,7 +35,8 @@ $(UNIX_WIPY): $(HOST_LIB) $(GLUE_SRC) include/upy_azure.h $(MPY_CROSS) | micropy
 	@touch $@
 
 unix-wipy-e2e: unix-wipy | deps
-	$(UNIX_WIPY_ENV) $(PY) -m unittest -v tests/e2e/test_send_e2e.py tests/e2e/test_receive_e2e.py tests/e2e/test_token_e2e.py
+	$(UNIX_WIPY_ENV) $(PY) -m unittest -v tests/e2e/test_send_e2e.py tests/e2e/test_receive_e2e.py tests/e2e/test_token_e2e.py \
+		tests/e2e/test_revocation_e2e.py
 unix-wipy-hostile: unix-wipy | deps
 	$(UNIX_WIPY_ENV) $(PY) -W ignore::ResourceWarning -m unittest -v tests/e2e/test_hostile_client.py
 unix-wipy-memory: unix-wipy | deps
