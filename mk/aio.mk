@@ -34,3 +34,48 @@ mip-test: $(UNIX_STOCK) $(NATMOD_DIR)/x64/_azure.mpy wipy-lib | deps
 		MIP_DIRS="$(MIP_DIRS)" MIP_EXAMPLE="$(MIP_EXAMPLE)" $(PY) -m unittest -v tests/mip/test_mip_install.py
 
 AIO_TESTS := mip-test
+
+# ---- An armv6m qemu board with asyncio (issue #21) ---------------------------
+#   make qemu-aio       build/qemu-aio/firmware.elf: the qemu port's MICROBIT
+#                       board (Cortex-M0, armv6m like the Pico W's M0+), 256 KB
+#                       of RAM and a 140 KB heap, built with time, select and
+#                       asyncio (patch 0007; asyncio frozen, as on a Pico W)
+#                       and the native emitter (to load .mpy machine code),
+#                       WITHOUT _azure: the board loads build/natmod/armv6m/
+#                       _azure.mpy and the package's .mpy from its flash into
+#                       the heap (a ROMFS image in the board's flash, read
+#                       through plain streams: tools/qemu_wipy.py --copy)
+#   make qemu-aio-test  tests/qemu-aio there (asyncio with a 10 ms ticker,
+#                       scripted streams)
+#   make qemu-aio-heap  what the package holds in that heap once sending
+#                       (bench/wipy_heap.py: import, client, token, sends)
+# The WiPy's builds and twin are untouched (their options are WIPY_CFLAGS).
+QEMU_AIO_BOARD := MICROBIT
+QEMU_AIO_DIR := $(ROOT)/build/qemu-aio
+QEMU_AIO_ELF := $(QEMU_AIO_DIR)/firmware.elf
+QEMU_AIO_ROMFS := $(QEMU_AIO_DIR)/flash.romfs
+QEMU_AIO_CFLAGS := -DMICROPY_PY_TIME=1 -DMICROPY_PY_SELECT=1 -DMICROPY_PY_ASYNCIO=1 \
+	-DMICROPY_EMIT_THUMB=1 -DMICROPY_EMIT_THUMB_ARMV7M=0
+QEMU_AIO_TOOL = $(PY) $(ROOT)/tools/qemu_wipy.py
+QEMU_AIO_LIB := $(wildcard $(ROOT)/tests/qemu-aio/lib/*.py)
+
+.PHONY: qemu-aio qemu-aio-test qemu-aio-heap
+
+qemu-aio: firmware-patches $(NATMOD_DIR)/armv6m/_azure.mpy wipy-lib | $(MPY_CROSS)
+	$(call port_build,qemu $(QEMU_AIO_BOARD) with asyncio,$(QEMU_AIO_DIR),$(MICROPY_DIR) $(QEMU_AIO_CFLAGS),\
+		$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j$(JOBS) BOARD=$(QEMU_AIO_BOARD) BUILD=$(QEMU_AIO_DIR)/obj \
+		FROZEN_MANIFEST=$(ROOT)/mk/qemu-aio-manifest.py CFLAGS_EXTRA="$(QEMU_AIO_CFLAGS)",\
+		obj/firmware.elf:firmware.elf obj/firmware.map:firmware.map)
+	@$(QEMU_AIO_TOOL) romfs $(QEMU_AIO_ROMFS) --lib $(WIPY_LIB) --fakes $(ROOT)/tests/qemu-aio/lib \
+		--add $(NATMOD_DIR)/armv6m/_azure.mpy --add $(ROOT)/tests/qemu-wipy/lib/socket.py --add $(ROOT)/tests/qemu-wipy/lib/ssl.py \
+		--micropy-dir $(MICROPY_DIR)
+
+qemu-aio-test: qemu-aio | deps
+	$(QEMU_AIO_TOOL) test --copy --board $(QEMU_AIO_BOARD) --elf $(QEMU_AIO_ELF) --romfs $(QEMU_AIO_ROMFS) \
+		--micropy-dir $(MICROPY_DIR) --results $(ROOT)/build/test-results/qemu-aio $(ROOT)/tests/qemu-aio
+
+qemu-aio-heap: qemu-aio | deps
+	@$(QEMU_AIO_TOOL) run --copy --board $(QEMU_AIO_BOARD) --elf $(QEMU_AIO_ELF) --romfs $(QEMU_AIO_ROMFS) --micropy-dir $(MICROPY_DIR) \
+		$(ROOT)/bench/wipy_heap.py
+
+AIO_TESTS += qemu-aio-test

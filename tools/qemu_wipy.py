@@ -37,6 +37,11 @@ BOARDS = {
     "MPS2_AN385": ("arm", "mps2-an385", "", 0x300000),
     # virt's RAM starts at 0x80000000 (128 MB); the firmware ends with its stack at 0x80610000
     "VIRT_RV32": ("riscv32", "virt", "-bios none ", 0x80800000),
+    # nRF51 (Cortex-M0) with the flash and RAM the port's board file asks
+    # qemu for (1 MB, 256 KB): the image goes in flash, 768 KB in, above
+    # the firmware, as a board's file system is
+    "MICROBIT": ("arm", "microbit", "-global nrf51-soc.flash-size=1048576 -global nrf51-soc.sram-size=262144 ",
+                 0xC0000),
 }
 BOARD = "MPS2_AN386"
 
