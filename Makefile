@@ -119,6 +119,8 @@ oracle-test: $(MICROPYTHON)
 -include mk/natmod.mk
 # asyncio: unix-stock, mip-test (the user's install path), qemu-aio (AIO_TESTS)
 -include mk/aio.mk
+# IoT Hub over MQTT end to end: mqtt-e2e, unix-wipy-mqtt (MQTT_TESTS)
+-include mk/mqtt.mk
 # make mutants: cargo-mutants over the Rust crate (docs/mutants.md); not part of make test
 -include mk/mutants.mk
 
@@ -141,7 +143,7 @@ e2e-test: $(MICROPYTHON)
 	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_send_e2e.py tests/e2e/test_receive_e2e.py tests/e2e/test_token_e2e.py \
 		tests/e2e/test_revocation_e2e.py
 
-test: lint rust-test check-header upy-test stubs-test wipy-compat-test oracle-test endpoint-test e2e-test example-test $(HARDENING_TESTS) $(OUTBOX_TESTS) $(FIRMWARE_TESTS) $(WIPY_TWIN_TESTS) $(NATMOD_TESTS) $(AIO_TESTS)
+test: lint rust-test check-header upy-test stubs-test wipy-compat-test oracle-test endpoint-test e2e-test example-test $(HARDENING_TESTS) $(OUTBOX_TESTS) $(FIRMWARE_TESTS) $(WIPY_TWIN_TESTS) $(NATMOD_TESTS) $(AIO_TESTS) $(MQTT_TESTS)
 	@echo "make test: all passed"
 
 # ---- Demo ----------------------------------------------------------------------

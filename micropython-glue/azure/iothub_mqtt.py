@@ -260,7 +260,10 @@ class IoTHubMQTTClient(_Auth):
         for b in out:
             n += len(b)
         if n <= 1024:
-            self._sock.write(b"".join(out))
+            buf = bytearray()  # (bodies may be memoryviews: the outbox's)
+            for b in out:
+                buf += b
+            self._sock.write(buf)
         else:
             for b in out:
                 self._sock.write(b)
