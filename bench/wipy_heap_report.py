@@ -7,7 +7,11 @@ import, from_connection_string, one token, one single send and one 3-event
 batch (bench/wipy_heap.py on the qemu twin, `make qemu-wipy`). The same
 figure for the configuration before issue #9 is recorded in
 bench/wipy_heap_before.json (tools/wipy_heap_before.sh re-measures it).
-Merges the keys into bench/results.json.
+wipy_heap_free_mqtt (issue #19): the same for an IoT Hub device over MQTT
+after connect(), get_twin(), ten sends and one direct method answered
+(bench/wipy_heap_mqtt.py; goal at least 24,000 bytes free).
+Merges the keys into bench/results.json; the MQTT figures also into their
+section of bench/RESULTS.md.
 """
 
 import argparse
@@ -19,20 +23,69 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
 
 
-def measure(a, service):
-    # bench/wipy_heap.py for one client: (bytes held, names interned).
+def run_twin(a, text):
+    # A script on the WiPy twin: its output lines.
     with tempfile.NamedTemporaryFile("w", suffix=".py") as script:
-        script.write("SERVICE = %r\n" % service + open(os.path.join(HERE, "wipy_heap.py")).read())
+        script.write(text)
         script.flush()
         out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "qemu_wipy.py"), "run", "--copy",
                               "--elf", a.elf, "--romfs", a.romfs, "--micropy-dir", a.micropy_dir, script.name],
                              capture_output=True, text=True, check=True, timeout=300).stdout
-    lines = out.splitlines()
+    return out.splitlines()
+
+
+def held_qstrs(lines):
     held = int(next(l for l in lines if l.startswith("HELD ")).split()[1])
     qstrs = [int(l.split("n_qstr=")[1].split(",")[0]) for l in lines if "n_qstr=" in l]
     return held, qstrs[-1] - qstrs[0]
+
+
+def measure(a, service):
+    # bench/wipy_heap.py for one client: (bytes held, names interned).
+    return held_qstrs(run_twin(a, "SERVICE = %r\n" % service + open(os.path.join(HERE, "wipy_heap.py")).read()))
+
+
+def measure_mqtt(a, heap):
+    # bench/wipy_heap_mqtt.py: the MQTT device's keys, and its RESULTS.md section.
+    lines = run_twin(a, open(os.path.join(HERE, "wipy_heap_mqtt.py")).read())
+    status = next(l for l in lines if l.startswith("STATUS ")).split()
+    if status[2:6] != ["True", "10", "1", "1"]:
+        sys.exit("wipy_heap_report: the MQTT device did not connect, send 10 and answer 1 method: %s" % status)
+    held, qstrs = held_qstrs(lines)
+    steps = [(l.split()[1], int(l.split()[2])) for l in lines if l.startswith("STEP ")]
+    mods = next(l for l in lines if l.startswith("MODULES ")).split()[1:]
+    r = {"wipy_layer_held_bytes_mqtt": held, "wipy_layer_qstrs_mqtt": qstrs, "wipy_heap_free_mqtt": heap - held,
+         "goal_wipy_heap_free_mqtt_24k": int(heap - held >= 24000)}
+    from iot_bench_common import write_section
+
+    what = {"import": "`import azure` (package, HTTPS client core, response reader, transport)",
+            "client": "`IoTHubMQTTClient.from_connection_string` (loads azure/mqtt.py and azure/iothub_mqtt.py)",
+            "connect": "`connect()` (CONNACK, SUBACK)", "twin": "`get_twin()` (the document returned is kept)",
+            "send": "ten `send()`s"}
+    L = ["## WiPy heap with IoT Hub over MQTT (issue #19)", "",
+         "bench/wipy_heap_mqtt.py on the WiPy twin (`make qemu-wipy`, the package's .mpy files copied into the "
+         "heap from /flash/lib as from the WiPy's FAT), a broker stand-in written in the script answering each "
+         "packet; run by bench/wipy_heap_report.py in `make bench`. Heap held by the package after each step "
+         "(after gc.collect(); bytes since before `import azure`):", "",
+         "| step | held | added |", "|---|---:|---:|"]
+    prev = 0
+    for k, v in steps:
+        L.append("| %s | %s | %s |" % (what.get(k, k), "{:,}".format(v), "{:+,}".format(v - prev)))
+        prev = v
+    L.append("| one direct method answered through `poll()`, the twin document dropped, the client still connected: "
+          "**held** | **%s** | %s |"
+             % ("{:,}".format(held), "{:+,}".format(held - prev)))
+    L += ["", "Modules loaded: %s; %d names interned." % (", ".join(mods), qstrs), "",
+          "WiPy heap (build/wipy/footprint.json) %s − held %s = **%s bytes free** (`wipy_heap_free_mqtt`; goal "
+          "≥ 24,000: **%s**). For comparison the HTTPS IoT Hub client holds %s after one send and a batch "
+          "(`wipy_layer_held_bytes_iothub`)."
+          % ("{:,}".format(heap), "{:,}".format(held), "{:,}".format(heap - held),
+             "met" if heap - held >= 24000 else "missed", "{:,}".format(a.iothub_held) if a.iothub_held else "–")]
+    write_section("wipy_mqtt", "\n".join(L))
+    return r
 
 
 def main():
@@ -54,6 +107,8 @@ def main():
         r["wipy_layer_held_bytes" + sfx] = held
         r["wipy_layer_qstrs" + sfx] = qstrs
         r["wipy_heap_free_after_send" + sfx] = heap - held
+    a.iothub_held = r.get("wipy_layer_held_bytes_iothub")
+    r.update(measure_mqtt(a, heap))
     r["wipy_heap_free_after_send_before"] = before["wipy_heap_free_after_send"]
     r["wipy_heap_free_gain"] = r["wipy_heap_free_after_send"] - before["wipy_heap_free_after_send"]
     # The dynamic native modules' figures (bench/natmod_bench.py), when run.
