@@ -258,9 +258,13 @@ class IoTHubMQTTClient(_Auth):
                 if self._w is None:
                     if self._err is not None and self._failed():
                         return
-                    d = c.wait_ms(_cl.ticks_ms())
+                    now = _cl.ticks_ms()
+                    c.tick(now, _cl.unix_time())  # deadlines run while disconnected too
+                    self._notify()
+                    d = c.wait_ms(now)
                     if d:
-                        await asyncio.sleep_ms(d)
+                        await asyncio.sleep_ms(min(d, 1000))
+                        continue
                     await self._open()
                 if c.tick(_cl.ticks_ms(), _cl.unix_time()):
                     # A fresh token: DISCONNECT, then connect again at once.

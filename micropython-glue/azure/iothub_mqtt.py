@@ -217,9 +217,11 @@ class IoTHubMQTTClient(_Auth):
         c = self._core
         try:
             if self._sock is None:
-                d = c.wait_ms(_cl.ticks_ms())
+                now = _cl.ticks_ms()
+                c.tick(now, _cl.unix_time())  # deadlines run while disconnected too
+                d = c.wait_ms(now)
                 if d:
-                    _cl.sleep_ms(min(d, wait_ms))
+                    _cl.sleep_ms(min(d, wait_ms, 1000))
                     return 0
                 self._open()
             self._write()

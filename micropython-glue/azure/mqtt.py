@@ -38,6 +38,7 @@ EV_ERROR = const(4)  # (4, exception): hostile or unexpected input, dropped
 
 _GET = const(0)
 _PATCH = const(1)
+_RESYNC = const(2)  # the GET after a reconnect: desired changes made while offline
 
 
 class ConnectRefused(SendError):
@@ -226,7 +227,7 @@ class Session:
         return e
 
     def _send_req(self, rid, e):
-        t = "$iothub/twin/GET/?$rid=" if e[5] == _GET else "$iothub/twin/PATCH/properties/reported/?$rid="
+        t = "$iothub/twin/PATCH/properties/reported/?$rid=" if e[5] == _PATCH else "$iothub/twin/GET/?$rid="
         self._out.append(_azure.mqtt_publish(t + rid, None, 0, len(e[2]), False))
         self._out.append(e[2])
         e[7] = None
@@ -271,7 +272,7 @@ class Session:
                 e = t.pop(k)
                 s = e[4] // 1000
                 if t is self.inflight:
-                    e[0] = SendError(None, "no PUBACK within %d s" % s)
+                    e[0] = SendError(None, "not acknowledged (no PUBACK) within %d s" % s)
                 else:
                     e[0] = TwinError(None, "no twin answer within %d s" % s)
         if self.state == _CONNECTING:
@@ -379,7 +380,7 @@ class Session:
                 self.state = _DOWN
                 raise ConnectRefused(p[2])
             else:
-                self._connected()
+                self._connected(now)
         elif t == 9:
             if p[1] == self._sub:
                 self._sub = 0
@@ -391,13 +392,18 @@ class Session:
                     if not e[8] and e[7] is None:
                         self._send_req(rid, e)
 
-    def _connected(self):
+    def _connected(self, now):
         self.state = _UP
         self.attempt = 0
         self._retry_at = None
         self.stats["connects"] += 1
         self._sub = self._next_pid()
         self._out.append(_azure.mqtt_subscribe(self._sub, self._filters))
+        if self.desired_version >= 0:
+            # IoT Hub pushes desired patches only while connected: after a
+            # reconnect, GET the twin (once subscribed) and hand on the desired
+            # document if its $version moved on meanwhile.
+            self._request(_RESYNC, b"", now, self.timeout_ms)
         # Unacknowledged publishes again, in the order they were made.
         for pid in sorted(self.inflight):
             self._send_pub(self.inflight[pid])
@@ -451,16 +457,20 @@ class Session:
         del self.reqs[rid]
         if status >= 300:
             e[0] = TwinError(status, _text(payload))
-        elif e[5] == _GET:
+        elif e[5] != _PATCH:
             doc = _loads(payload)
             if not isinstance(doc, dict) or not isinstance(doc.get("desired"), dict):
                 e[0] = TwinError(status, "twin document is not a JSON object with \"desired\"")
-                return
-            v = doc["desired"].get("$version")
-            if isinstance(v, int):
-                self.desired_version = v
-            e[1] = doc
-            e[0] = True
+            else:
+                v = doc["desired"].get("$version")
+                if isinstance(v, int) and (e[5] == _GET or v > self.desired_version):
+                    if e[5] == _RESYNC:
+                        self.events.append((EV_PATCH, doc["desired"]))
+                    self.desired_version = v
+                e[1] = doc
+                e[0] = True
+            if e[5] == _RESYNC and e[0] is not True:
+                self._error(e[0])
         else:
             try:
                 e[1] = int(props["$version"])

@@ -169,6 +169,33 @@ B.BROKER.twin_silent = True
 call(c.get_twin)
 print("  t=%d pending %d" % (B.now_ms // 1000, len(c._core.reqs)))
 
+print("-- the network is down: send raises SendError at its deadline, no hang; then it comes back")
+c = client(timeout=5)
+call(c.connect)
+B.BROKER.conns[-1].dead = True
+B.BROKER.refuse = [111] * 1000
+B.QUIET = True
+t0 = B.now_ms
+call(c.send, "offline")
+B.QUIET = False
+print("  after %d s, %d connection attempts" % ((B.now_ms - t0) // 1000, 1000 - len(B.BROKER.refuse)))
+B.BROKER.refuse = []
+print("  poll ->", c.poll(2000), "connected", c.connected)
+call(c.send, "online")
+
+print("-- after a reconnect the twin is read again: desired changes made offline reach on_twin_patch")
+c = client()
+c.on_twin_patch = lambda p: print("  on_twin_patch", sorted_repr(p))
+call(c.connect)
+B.QUIET = True
+c.get_twin()
+B.QUIET = False
+B.BROKER.twin["desired"] = {"interval": 99, "$version": 12}
+B.BROKER.conns[-1].dead = True
+print("  poll ->", c.poll(2000))
+B.BROKER.conns[-1].dead = True
+print("  poll ->", c.poll(2000), "(unchanged: nothing handed on)")
+
 print("-- hostile input: clear errors, no crash, no hang")
 c = client(receive_max=256)
 c.on_message = message
