@@ -151,3 +151,10 @@ def git_commit():
                               text=True).stdout.strip()
     except OSError:
         return "?"
+
+
+def run_mp_send(micropython, ep, mode, n, seq0, mqtt_port, https_port, timeout=120):
+    """bench/iot_send_mp.py on a MicroPython build: one client, n events."""
+    env = dict(os.environ, BENCH_MODE=mode, BENCH_N=str(n), BENCH_SEQ0=str(seq0), BENCH_CS=ep.conn_str,
+               BENCH_CA=ep.ca_der, BENCH_MQTT="127.0.0.1:%d" % mqtt_port, BENCH_HTTPS="127.0.0.1:%d" % https_port)
+    return run_json([micropython, os.path.join(HERE, "iot_send_mp.py")], env=env, timeout=timeout)

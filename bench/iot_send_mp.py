@@ -63,6 +63,8 @@ def blocking():
 def aio():
     import asyncio
 
+    import azure.aio
+
     async def main():
         c = azure.aio.IoTHubMQTTClient.from_connection_string(CS, endpoint=os.getenv("BENCH_MQTT"), ca_certs=CA)
         await c.connect()

@@ -5,7 +5,14 @@
 # QEMU_ELF and FOOTPRINT.
 #
 #   make bench                       the full run (about 2 minutes when the builds are fresh),
-#                                    then the WiPy heap figures (bench/wipy_heap_report.py)
+#                                    then the WiPy heap figures (bench/wipy_heap_report.py, with
+#                                    the MQTT device's wipy_heap_free_mqtt), then IoT Hub over
+#                                    MQTT against HTTPS and azure-iot-device (bench/mqtt_bench.py,
+#                                    issue #19) and the asyncio client against the blocking one
+#                                    (bench/aio_bench.py, issue #21: events/s, wire bytes, a 10 ms
+#                                    ticker's gaps, heap on the armv6m qemu-aio board); each of
+#                                    these merges its keys into bench/results.json and writes its
+#                                    own section at the end of bench/RESULTS.md
 #   make bench BENCH_FLAGS=--quick   fewer repetitions: a smoke test
 
 BENCH_FLAGS ?=
@@ -28,9 +35,12 @@ $(BENCH_NATIVE): bench/sas_native.c $(HOST_LIB) include/upy_azure.h
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Iinclude -o $@ $< $(HOST_LIB) -lpthread -ldl
 
-bench: $(MICROPYTHON) qemu bench-footprint bench-deps $(BENCH_NATIVE) qemu-wipy natmod-test
+bench: $(MICROPYTHON) qemu bench-footprint bench-deps $(BENCH_NATIVE) qemu-wipy natmod-test qemu-aio
 	$(PY) bench/natmod_bench.py
 	$(PY) bench/run.py --micropython $(MICROPYTHON) --micropy-dir $(MICROPY_DIR) \
 		--qemu-elf $(QEMU_ELF) --footprint $(BENCH_FOOTPRINT) --native $(BENCH_NATIVE) $(BENCH_FLAGS)
 	$(PY) bench/wipy_heap_report.py --footprint $(BENCH_FOOTPRINT) --elf $(QEMU_WIPY_ELF) \
 		--romfs $(QEMU_WIPY_ROMFS) --micropy-dir $(MICROPY_DIR)
+	$(PY) bench/mqtt_bench.py --micropython $(MICROPYTHON) $(filter --quick,$(BENCH_FLAGS))
+	$(PY) bench/aio_bench.py --micropython $(MICROPYTHON) --aio-elf $(QEMU_AIO_ELF) --aio-romfs $(QEMU_AIO_ROMFS) \
+		--micropy-dir $(MICROPY_DIR) $(filter --quick,$(BENCH_FLAGS))
