@@ -324,6 +324,7 @@ class IoTHubMQTTClient(_Auth):
                 self._reader = None
                 if isinstance(e, ValueError) and c.state == _UP:
                     self._report(e)  # a malformed fixed header: the stream cannot be trusted
+                    e = OSError("broker sent malformed data (%s)" % e)
                 elif isinstance(e, ValueError):  # (mbedTLS reports a failed verification so)
                     e = _cl.transport.TLSError("TLS handshake with %s failed (%s)" % (self.host, e))
                 self._broken(e)

@@ -52,6 +52,14 @@ def say(*a):
         print(*a)
 
 
+SESSION = True  # print connects, CONNECT/CONNACK/SUBSCRIBE/PING/DISCONNECT, closes
+
+
+def ssay(*a):
+    if SESSION:
+        say(*a)
+
+
 # ---- packets, by hand -------------------------------------------------------
 
 def rl(n):
@@ -213,7 +221,7 @@ class Conn:
         return k
 
     def close(self):
-        say("  close #%d" % self.n)
+        ssay("  close #%d" % self.n)
         self.closed = True
 
     def _handle(self, p):
@@ -229,10 +237,10 @@ class Conn:
             if pw not in b.tokens:
                 b.tokens[pw] = "T%d" % (len(b.tokens) + 1)
             se = int(pw[pw.find("&se=") + 4:].split("&")[0])
-            say("  -> CONNECT level=%d flags=%02x ka=%d id=%s user=%s token=%s se=+%d"
+            ssay("  -> CONNECT level=%d flags=%02x ka=%d id=%s user=%s token=%s se=+%d"
                 % (level, flags, ka, cid, user, b.tokens[pw], se - T0))
             code = b.connack.pop(0) if b.connack else 0
-            say("  <- CONNACK %d" % code)
+            ssay("  <- CONNACK %d" % code)
             self.inbox += pkt(0x20, bytes((0, code)))
             if code:
                 self.dead = True
@@ -244,7 +252,7 @@ class Conn:
                 f, j = _str(p, j)
                 fs.append("%s q%d" % (f, p[j]))
                 j += 1
-            say("  -> SUBSCRIBE %d %s" % (pid, ", ".join(fs)))
+            ssay("  -> SUBSCRIBE %d %s" % (pid, ", ".join(fs)))
             codes = b.granted or bytes(int(f[-1]) for f in fs)
             self.inbox += pkt(0x90, bytes((pid >> 8, pid & 255)) + bytes(codes))
         elif t == 3:
@@ -259,11 +267,11 @@ class Conn:
         elif t == 4:
             say("  -> PUBACK %d" % _u16(p, i))
         elif t == 12:
-            say("  -> PINGREQ")
+            ssay("  -> PINGREQ")
             if b.pingresp:
                 self.inbox += pkt(0xD0)
         elif t == 14:
-            say("  -> DISCONNECT")
+            ssay("  -> DISCONNECT")
             self.dead = True
         else:
             say("  -> type %d %s" % (t, _short(p)))
@@ -320,9 +328,9 @@ def _connect(host, port, server_hostname, ca_certs=None, verify=True, timeout=30
     n = len(b.conns) + 1
     if b.refuse:
         e = b.refuse.pop(0)
-        say("  connect: errno %d" % e)
+        ssay("  connect: errno %d" % e)
         raise OSError(e)
-    say("  connect #%d %s:%d sni=%s verify=%s timeout=%s" % (n, host, port, server_hostname, verify, timeout))
+    ssay("  connect #%d %s:%d sni=%s verify=%s timeout=%s" % (n, host, port, server_hostname, verify, timeout))
     c = Conn(n)
     b.conns.append(c)
     return c
@@ -419,10 +427,11 @@ async def _open_connection(host, port, ssl=None, server_hostname=None):
 def aio_client(cs=IOT, **kw):
     """A fresh asyncio client and broker; the clock is the real one (asyncio
     sleeps on it), so timeouts here are whole real seconds."""
-    global BROKER
+    global BROKER, SESSION
     import asyncio
     import azure.aio_mqtt as A
 
+    SESSION = False  # (other tasks write those: their order against the test's prints varies)
     C.ticks_ms, C.ticks_diff, C.sleep_ms = _REAL
     asyncio.open_connection = _open_connection
     A._context = lambda ca_certs, verify: None

@@ -129,7 +129,9 @@ async def main():
 
     print("-- a malformed remaining length: reconnect, and sending goes on")
     B.BROKER.push(b"\x30\xff\xff\xff\xff\x01")
-    await asyncio.sleep_ms(100)
+    await asyncio.sleep_ms(20)
+    while not c.connected or c._core.reqs:  # reconnected (after the backoff) and the twin read again
+        await asyncio.sleep_ms(10)
     await call(c.send("after reconnect"))
     print("  connects", c.stats["connects"])
     await c.close()
