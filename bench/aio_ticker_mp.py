@@ -8,7 +8,8 @@
 #              the endpoint refuse new ones for a while (the line "DROP" asks
 #              for it); the phase ends once the client connected again and
 #              50 more events were acknowledged
-# Also: a plain blocking TLS handshake to the same endpoint (socket + tls
+# Also: what one pass of asyncio's scheduler costs (sleep_ms(0)) before the
+# client connects and once its reader waits on the TLS stream; and a plain blocking TLS handshake to the same endpoint (socket + tls
 # wrap, the same CA), timed, for comparison with the largest gaps.
 # Prints one JSON line. Environment: BENCH_CS, BENCH_MQTT, BENCH_CA, BENCH_N, BENCH_SEQ0.
 import json
@@ -49,6 +50,14 @@ async def ticker():
         last = now
 
 
+async def yield_us(n=100):
+    # What one pass of the scheduler costs: n awaits of sleep_ms(0).
+    t0 = time.ticks_us()
+    for _ in range(n):
+        await asyncio.sleep_ms(0)
+    return time.ticks_diff(time.ticks_us(), t0) / n
+
+
 def handshake_ms():
     import tls
 
@@ -71,6 +80,7 @@ def handshake_ms():
 
 async def main():
     c = azure.aio.IoTHubMQTTClient.from_connection_string(CS, endpoint=EP, ca_certs=CA, backoff_base_ms=200)
+    y0 = await yield_us()
     t = asyncio.create_task(ticker())
     await c.connect()
     await c.send(body())
@@ -78,6 +88,8 @@ async def main():
 
     phase[0] = "idle"
     await asyncio.sleep_ms(1000)
+    phase[0] = None
+    y1 = await yield_us()
 
     async def sender(k):
         for _ in range(k):
@@ -110,13 +122,14 @@ async def main():
     await t
     stats = dict(c.stats)
     await c.close()
-    return steady_s, reconnect_s, sent[0], stats
+    return steady_s, reconnect_s, sent[0], stats, y0, y1
 
 
-steady_s, reconnect_s, sent, stats = asyncio.run(main())
+steady_s, reconnect_s, sent, stats, y0, y1 = asyncio.run(main())
 hs = handshake_ms()
 out = {"steady_s": steady_s, "steady_events": N // 4 * 4, "reconnect_s": reconnect_s, "sent": sent, "stats": stats,
-       "handshake_ms": hs, "last_seq": seq[0]}
+       "handshake_ms": hs, "last_seq": seq[0],
+       "yield_us_no_stream": y0, "yield_us_connected": y1}
 for p, g in gaps.items():
     g.sort()
     out[p] = {"n": len(g), "max_ms": g[-1] / 1000 if g else None,
