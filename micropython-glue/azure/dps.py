@@ -22,7 +22,7 @@ import json
 import _azure
 
 from . import client as C
-from . import ProvisioningError, SendError, IoTHubClient
+from . import ProvisioningError, SendError
 from .response import Response
 
 DPS_HOST = "global.azure-devices-provisioning.net"
@@ -138,17 +138,28 @@ def provision_info(id_scope, registration_id, key, *, group_key=False, payload=N
     return out
 
 
-def provision(id_scope, registration_id, key, *, endpoint=None, ca_certs=None, timeout=30, **kw):
-    """provision_info, then an IoTHubClient for the assigned hub and device."""
+def provision(id_scope, registration_id, key, *, endpoint=None, ca_certs=None, timeout=30, transport="https",
+              mqtt_endpoint=None, **kw):
+    """provision_info, then a client for the assigned hub and device: an
+    IoTHubClient, or with transport="mqtt" an IoTHubMQTTClient (to the hub's
+    port 8883, or mqtt_endpoint="host:port"; endpoint= is DPS's then)."""
+    if transport not in ("https", "mqtt"):
+        raise ValueError("transport must be 'https' or 'mqtt'")
     a = provision_info(id_scope, registration_id, key, endpoint=endpoint, ca_certs=ca_certs,
                        timeout=timeout, **kw)
     for k in ("group_key", "payload", "model_id", "dps_host", "answer_max"):
         kw.pop(k, None)  # provisioning's own options; the rest are the client's
     hub, dev = a["hub"], a["device_id"]
+    if transport == "mqtt":
+        from . import IoTHubMQTTClient as cls
+
+        endpoint = mqtt_endpoint
+    else:
+        from . import IoTHubClient as cls
     try:
-        c = IoTHubClient(hub, ("devices", dev, "messages", "events"), "%s/devices/%s" % (hub, dev),
-                         a["key"], None, True, iot=True, endpoint=endpoint, ca_certs=ca_certs,
-                         timeout=timeout, **kw)
+        c = cls(hub, ("devices", dev, "messages", "events"), "%s/devices/%s" % (hub, dev),
+                a["key"], None, True, iot=True, endpoint=endpoint, ca_certs=ca_certs,
+                timeout=timeout, **kw)
     except ValueError as e:  # a hub name the framer refuses
         raise ProvisioningError(200, "malformed answer: assignedHub %r (%s)" % (hub[:64], e))
     c.assignment = a

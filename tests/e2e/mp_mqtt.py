@@ -164,6 +164,17 @@ def twin_fail():
     c.close()
 
 
+def provision_mqtt():
+    # DPS over HTTPS (the endpoint's HTTPS port), then the assigned hub over MQTT.
+    c = azure.provision(os.getenv("E2E_ID_SCOPE"), os.getenv("E2E_REGID"), os.getenv("E2E_GROUP_KEY"),
+                        group_key=True, endpoint=os.getenv("E2E_HTTPS"), ca_certs=CA, transport="mqtt",
+                        mqtt_endpoint=ENDPOINT)
+    c.connect()
+    c.send("provisioned-over-mqtt")
+    result(cls=type(c).__name__, device=c.device_id, hub=c.host, sent=c.stats["sent"])
+    c.close()
+
+
 def aio_flows():
     import asyncio
     from azure.aio import IoTHubMQTTClient

@@ -39,8 +39,9 @@ class MqttEndpoint(Endpoint):
         return r.returncode, r.stdout, r.stderr
 
 
-def start_mp(ep, scenario, n=0, key=DEV_KEY):
+def start_mp(ep, scenario, n=0, key=DEV_KEY, **extra):
     env = dict(os.environ, E2E_ENDPOINT="127.0.0.1:%d" % ep.mqtt_port, E2E_CA=os.path.join(ep.certs, "ca.der"),
+               E2E_HTTPS="127.0.0.1:%d" % ep.port, **extra,
                E2E_IOT_CS="HostName=%s;DeviceId=dev1;SharedAccessKey=%s" % (HUB, key), E2E_N=str(n))
     return subprocess.Popen([MICROPYTHON, MP, scenario], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=os.path.dirname(MP))
@@ -67,8 +68,8 @@ def finish(p, out=(), timeout=120):
     raise AssertionError("no result (rc %s):\n%s\n%s" % (p.returncode, text, err))
 
 
-def run_mp(ep, scenario, n=0, key=DEV_KEY):
-    return finish(start_mp(ep, scenario, n, key))
+def run_mp(ep, scenario, n=0, key=DEV_KEY, **extra):
+    return finish(start_mp(ep, scenario, n, key, **extra))
 
 
 def has_asyncio():
@@ -148,6 +149,28 @@ class MqttFlows(unittest.TestCase):
         self.assertEqual(r["stats"]["sent"], 120)
         bodies = {x["body"] for x in self.ep.rows() if x["body"].startswith(b"aio-")}
         self.assertEqual(len(bodies), 120)
+
+
+class MqttProvisioning(unittest.TestCase):
+    def test_provision_transport_mqtt(self):
+        # azure.provision(..., transport="mqtt"): DPS over HTTPS, then an IoTHubMQTTClient.
+        group_key = "ZW5yb2xsbWVudC1ncm91cC1rZXktZm9yLW1xdHQtdGVzdHMtMDEyMw=="
+        os.environ["AZURE_ENDPOINT_DPS_GROUPS"] = "fleet=" + group_key
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                ep = MqttEndpoint(tmp, "--id-scope", "0ne00000A0A", "--dps-polls", "1", "--dps-retry-after", "1")
+                try:
+                    r = run_mp(ep, "provision_mqtt", E2E_ID_SCOPE="0ne00000A0A", E2E_REGID="mqtt-dev-7",
+                               E2E_GROUP_KEY=group_key)
+                    rows = ep.rows("body = ?", (b"provisioned-over-mqtt",))
+                finally:
+                    ep.stop()
+        finally:
+            del os.environ["AZURE_ENDPOINT_DPS_GROUPS"]
+        self.assertEqual(r["cls"], "IoTHubMQTTClient")
+        self.assertEqual(r["device"], "mqtt-dev-7")
+        self.assertEqual(r["sent"], 1)
+        self.assertEqual(len(rows), 1)
 
 
 class MqttFaults(unittest.TestCase):
