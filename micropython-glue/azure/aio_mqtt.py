@@ -214,6 +214,15 @@ class IoTHubMQTTClient(_Auth):
             out = self._core.take(_cl.ticks_ms())
             if not out:
                 return
+            # Small frames in one write, one TLS record (as the blocking driver).
+            n = 0
+            for b in out:
+                n += len(b)
+            if n <= 1024:
+                buf = bytearray()
+                for b in out:
+                    buf += b
+                out = (buf,)
             try:
                 for b in out:
                     w.write(b)
@@ -303,16 +312,22 @@ class IoTHubMQTTClient(_Auth):
     async def _read(self, r):
         # One connection's reader: bytes to the core, events to handler tasks.
         c = self._core
+        buf = bytearray(256)
+        mv = memoryview(buf)
         try:
             while True:
-                n = await r.readinto(c.rx_view())
+                # Whatever has arrived, not just what the packet needs next:
+                # each await costs a scheduler pass (a poll of the TLS stream).
+                n = await r.readinto(buf)
                 if n is None:  # readable, but no whole TLS record yet
                     continue
                 if not n:
                     raise OSError("the broker closed the connection")
-                c.rx_done(n, _cl.ticks_ms())
-                if c.partial():
-                    continue
+                while n:
+                    c.feed(mv[:n], _cl.ticks_ms())
+                    # More already decrypted (a full buffer): take it without
+                    # waiting on poll, which does not see TLS's own buffer.
+                    n = r.s.readinto(buf) if n == len(buf) else 0
                 while c.events:
                     asyncio.create_task(self._handle(c.events.pop(0)))
                 self._notify()

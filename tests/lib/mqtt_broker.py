@@ -393,11 +393,31 @@ def stats(c):
 
 # ---- asyncio: the same broker behind asyncio streams, on the real clock ------
 
+class _NowSock:
+    def __init__(self, a):
+        self.a = a
+
+    def readinto(self, buf):
+        return self.a._take(buf)
+
+
 class AStream:
     """One scripted connection as an asyncio stream (reader and writer)."""
 
     def __init__(self, conn):
         self.c = conn
+        self.s = _NowSock(self)  # (the stream's socket: reads that do not wait)
+
+    def _take(self, buf):
+        c = self.c
+        if c.closed:
+            raise OSError(9)
+        if not c.inbox:
+            return 0 if c.dead else None
+        k = min(len(buf), len(c.inbox))
+        buf[:k] = c.inbox[:k]
+        c.inbox = c.inbox[k:]
+        return k
 
     async def readinto(self, buf):
         import asyncio
@@ -408,14 +428,7 @@ class AStream:
             if c.inbox or c.dead or c.closed:
                 break
             await asyncio.sleep_ms(2)
-        if c.closed:
-            raise OSError(9)
-        if not c.inbox:
-            return 0
-        k = min(len(buf), len(c.inbox))
-        buf[:k] = c.inbox[:k]
-        c.inbox = c.inbox[k:]
-        return k
+        return self._take(buf)
 
     def write(self, b):
         self.c.write(b)
