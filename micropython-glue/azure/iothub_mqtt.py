@@ -91,20 +91,15 @@ class IoTHubMQTTClient(_Auth):
         every one was acknowledged, else raises SendError."""
         if not isinstance(events, (list, tuple)):
             raise TypeError("events must be a list")
+        # Every event checked before any is queued.
         es = []
-        try:
-            for ev in events:
-                if isinstance(ev, tuple):
-                    b, p = event(ev[0], ev[1] if len(ev) > 1 else None, None)
-                else:
-                    b, p = event(ev, None, None)
-                es.append(self._publish(b, p, None))
-            for e in es:
-                self._until(e)
-        finally:
-            for e in es:
-                if e[0] is not True:
-                    self._core.inflight.pop(self._pid_of(e), None)
+        for ev in events:
+            es.append(event(ev[0], ev[1] if len(ev) > 1 else None, None) if isinstance(ev, tuple)
+                      else event(ev, None, None))
+        for i in range(len(es)):
+            es[i] = self._publish(es[i][0], es[i][1], None)
+        for e in es:
+            self._until(e)
         for e in es:
             if e[0] is not True:
                 raise e[0]
@@ -147,11 +142,6 @@ class IoTHubMQTTClient(_Auth):
         self._core.abandon(SendError(None, "client closed"))
 
     # -- driving the core ------------------------------------------------------------
-
-    def _pid_of(self, e):
-        for k, v in self._core.inflight.items():
-            if v is e:
-                return k
 
     def _publish(self, body, props, timeout):
         c = self._core

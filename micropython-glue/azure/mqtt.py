@@ -46,9 +46,8 @@ class ConnectRefused(SendError):
     `final`: retrying with the same credentials cannot help (1, 2, 4, 5)."""
 
     def __init__(self, code):
-        why = ("unacceptable protocol version", "client identifier rejected", "server unavailable",
-               "bad user name or password (the token was refused: check the key and the device clock)",
-               "not authorized (the token was refused or the device is disabled)")
+        why = ("bad protocol version", "client id rejected", "server unavailable",
+               "bad user name or password: check the key and the clock", "not authorized: token refused or device disabled")
         SendError.__init__(self, None, "CONNACK %d: %s" % (code, why[code - 1] if 0 < code < 6 else "refused"))
         self.code = code
         self.final = code != 3
@@ -80,10 +79,9 @@ class Session:
 
     def __init__(self, client_id, username, device_id, topic, keepalive, timeout, max_retries, backoff,
                  receive_max, filters):
-        if not isinstance(keepalive, int) or not 0 < keepalive <= 65535:
-            raise ValueError("keepalive must be 1..65535 seconds")
-        if not isinstance(receive_max, int) or not 16 <= receive_max <= 1048576:
-            raise ValueError("receive_max must be an int in 16..1048576")
+        if not (isinstance(keepalive, int) and isinstance(receive_max, int) and 0 < keepalive <= 65535
+                and 16 <= receive_max <= 1048576):
+            raise ValueError("keepalive must be 1..65535 (s), receive_max 16..1048576")
         self.client_id = client_id
         self.username = username
         self.device_id = device_id
@@ -239,7 +237,7 @@ class Session:
         try:
             body = b"" if payload is None else json.dumps(payload).encode()
         except (TypeError, ValueError) as e:
-            status, body = 500, json.dumps({"error": "method result is not JSON: %s" % e}).encode()
+            status, body = 500, b'{"error":"result not JSON"}'
         if self.state == _UP:  # (after a drop the caller has timed out anyway)
             self._out.append(_azure.mqtt_publish("$iothub/methods/res/%d/?$rid=%s" % (status, rid), None, 0,
                                                  len(body), False))
@@ -272,12 +270,12 @@ class Session:
                 e = t.pop(k)
                 s = e[4] // 1000
                 if t is self.inflight:
-                    e[0] = SendError(None, "not acknowledged (no PUBACK) within %d s" % s)
+                    e[0] = SendError(None, "no PUBACK in %d s" % s)
                 else:
-                    e[0] = TwinError(None, "no twin answer within %d s" % s)
+                    e[0] = TwinError(None, "no twin answer in %d s" % s)
         if self.state == _CONNECTING:
             if td(now, self._since) >= self.timeout_ms:
-                raise OSError("no CONNACK within %d s" % (self.timeout_ms // 1000))
+                raise OSError("no CONNACK in %d s" % (self.timeout_ms // 1000))
         elif self.state == _UP:
             if self.ready:
                 for rid, e in self.reqs.items():
@@ -287,7 +285,7 @@ class Session:
                 return True
             if self._ping is not None:
                 if td(now, self._ping) >= self.timeout_ms:
-                    raise OSError("no PINGRESP within %d s" % (self.timeout_ms // 1000))
+                    raise OSError("no PINGRESP in %d s" % (self.timeout_ms // 1000))
             elif td(now, self._last_tx) >= self.keepalive * 1000:
                 self._out.append(_azure.mqtt_packet(12, 0))
                 self._ping = now
@@ -332,8 +330,7 @@ class Session:
             if total > self.receive_max:
                 self._skip = total - self._n
                 self._n = 0
-                self._error(ValueError("mqtt: a %d-byte packet (type %d) is over receive_max (%d): skipped"
-                                       % (total, h[0], self.receive_max)))
+                self._error(ValueError("mqtt: %d-byte packet over receive_max: skipped" % total))
                 return
             self._pkt = bytearray(total)
             self._pkt[:self._n] = self._hdr[:self._n]
@@ -375,7 +372,7 @@ class Session:
                 self.stats["sent"] += 1
         elif t == 2:
             if self.state != _CONNECTING:
-                self._error(ValueError("mqtt: CONNACK on an open connection"))
+                self._error(ValueError("mqtt: unexpected CONNACK"))
             elif p[2]:
                 self.state = _DOWN
                 raise ConnectRefused(p[2])
@@ -387,7 +384,7 @@ class Session:
                 self.ready = True
                 for i, c in enumerate(p[2]):
                     if c & 0x80:
-                        self._error(ValueError("mqtt: subscription to %s refused" % self._filters[i][0]))
+                        self._error(ValueError("mqtt: subscription %s refused" % self._filters[i][0]))
                 for rid, e in self.reqs.items():
                     if not e[8] and e[7] is None:
                         self._send_req(rid, e)
@@ -423,7 +420,7 @@ class Session:
         elif kind == 2:
             doc = _loads(payload)
             if not isinstance(doc, dict):
-                self._error(ValueError("mqtt: desired patch $version %d is not a JSON object" % a))
+                self._error(ValueError("mqtt: desired patch %d not JSON" % a))
             elif a > self.desired_version:  # older or repeated versions were seen already
                 self.desired_version = a
                 self.events.append((EV_PATCH, doc))
@@ -431,21 +428,21 @@ class Session:
             doc = _loads(payload) if payload else None
             if doc is _BAD:
                 self.method_response(b, 400, {"error": "payload is not JSON"})
-                self._error(ValueError("mqtt: method %s: payload is not JSON" % a))
+                self._error(ValueError("mqtt: method %s: payload not JSON" % a))
             else:
                 self.events.append((EV_METHOD, a, b, doc))
         elif kind == 4:
             self.events.append((EV_MESSAGE, Message(payload, props), pid if qos else 0))
             return  # PUBACK once the handler returned (ack)
         elif kind == 0:
-            self._error(ValueError("mqtt: PUBLISH on a topic not subscribed to: %s" % str(topic[:80], "utf-8")))
+            self._error(ValueError("mqtt: PUBLISH on unsubscribed %s" % str(topic[:80], "utf-8")))
         if qos:
             self.ack(pid)
 
     def _twin_answer(self, status, rid, props, payload, now):
         e = self.reqs.get(rid)
         if e is None:
-            self._error(ValueError("mqtt: twin answer %d for $rid %s, which nobody asked for" % (status, rid[:16])))
+            self._error(ValueError("mqtt: twin answer for unknown $rid %s" % rid[:16]))
             return
         if (status == 429 or status >= 500) and e[6] < self.max_retries:
             b = self._backoff
@@ -460,7 +457,7 @@ class Session:
         elif e[5] != _PATCH:
             doc = _loads(payload)
             if not isinstance(doc, dict) or not isinstance(doc.get("desired"), dict):
-                e[0] = TwinError(status, "twin document is not a JSON object with \"desired\"")
+                e[0] = TwinError(status, "twin: not a JSON document")
             else:
                 v = doc["desired"].get("$version")
                 if isinstance(v, int) and (e[5] == _GET or v > self.desired_version):
@@ -484,9 +481,9 @@ def setup(c, host, path, endpoint, ca_certs, insecure, keepalive, timeout, max_r
     # What both drivers (blocking and asyncio) set up from the same options.
     for v in (timeout, max_retries, max_size):
         if not isinstance(v, int):
-            raise TypeError("timeout, max_retries and max_size must be ints")
+            raise TypeError("timeout, max_retries, max_size: ints")
     if timeout < 1 or max_retries < 0:
-        raise ValueError("timeout must be >= 1 s, max_retries >= 0")
+        raise ValueError("timeout >= 1 s, max_retries >= 0")
     _azure.backoff_ms(0, 0, None, backoff_base_ms, backoff_cap_ms)  # types and range
     c.host = host
     c.device_id = dev = path[1]
