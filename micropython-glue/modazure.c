@@ -64,19 +64,19 @@ static mp_rom_error_text_t azure_message(int code) {
         case UPY_AZURE_ERROR_MQTT_MALFORMED:
             return MP_ERROR_TEXT("mqtt: malformed packet");
         case UPY_AZURE_ERROR_MQTT_REMAINING_LENGTH:
-            return MP_ERROR_TEXT("mqtt: malformed remaining length");
+            return MP_ERROR_TEXT("mqtt: bad remaining length");
         case UPY_AZURE_ERROR_MQTT_LENGTH_PAST_END:
-            return MP_ERROR_TEXT("mqtt: length past the end of the packet");
+            return MP_ERROR_TEXT("mqtt: length past the end");
         case UPY_AZURE_ERROR_MQTT_INVALID_STRING:
-            return MP_ERROR_TEXT("mqtt: invalid topic or string (empty, NUL, + or #, not UTF-8)");
+            return MP_ERROR_TEXT("mqtt: bad topic or string");
         case UPY_AZURE_ERROR_MQTT_TOO_LONG:
-            return MP_ERROR_TEXT("mqtt: string over 65535 bytes or packet over 268435455");
+            return MP_ERROR_TEXT("mqtt: too long");
         case UPY_AZURE_ERROR_MQTT_BAD_BAG:
-            return MP_ERROR_TEXT("mqtt: bad property bag (% escape, not UTF-8, over 16 pairs)");
+            return MP_ERROR_TEXT("mqtt: bad property bag");
         case UPY_AZURE_ERROR_MQTT_BAD_TOPIC:
-            return MP_ERROR_TEXT("mqtt: IoT Hub topic without a numeric status/$version or a $rid");
+            return MP_ERROR_TEXT("mqtt: bad IoT Hub topic");
         case UPY_AZURE_ERROR_MQTT_BAD_ARGUMENT:
-            return MP_ERROR_TEXT("mqtt: packet id, keepalive, qos, dup, kind or number of filters out of range");
+            return MP_ERROR_TEXT("mqtt: value out of range");
         default:
             return NULL;
     }

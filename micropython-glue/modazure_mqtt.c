@@ -127,6 +127,8 @@ static mp_obj_t mod_azure_mqtt_packet(mp_obj_t kind, mp_obj_t id) {
 MP_DEFINE_CONST_FUN_OBJ_2(mod_azure_mqtt_packet_obj, mod_azure_mqtt_packet);
 
 // ---- mqtt_header(buf) -> None | (type, flags, header_len, remaining_len)
+// (Offsets and lengths are small ints: a packet is at most 268,435,460
+// bytes, below 2**30 on every port.)
 
 static mp_obj_t mod_azure_mqtt_header(mp_obj_t buf) {
     mp_buffer_info_t bi;
@@ -141,7 +143,7 @@ static mp_obj_t mod_azure_mqtt_header(mp_obj_t buf) {
     }
     uint8_t b0 = ((const uint8_t *)bi.buf)[0];
     mp_obj_t t[4] = { MP_OBJ_NEW_SMALL_INT(b0 >> 4), MP_OBJ_NEW_SMALL_INT(b0 & 15),
-                      MP_OBJ_NEW_SMALL_INT(hl), mp_obj_new_int_from_uint(rl) };
+                      MP_OBJ_NEW_SMALL_INT(hl), MP_OBJ_NEW_SMALL_INT(rl) };
     return mp_obj_new_tuple(4, t);
 }
 MP_DEFINE_CONST_FUN_OBJ_1(mod_azure_mqtt_header_obj, mod_azure_mqtt_header);
@@ -169,9 +171,9 @@ static mp_obj_t mod_azure_mqtt_parse(mp_obj_t packet) {
             t[1] = MP_OBJ_NEW_SMALL_INT((p.flags >> 1) & 3);
             t[2] = mp_obj_new_bool(p.flags & 8);
             t[3] = MP_OBJ_NEW_SMALL_INT(p.packet_id);
-            t[4] = mp_obj_new_int_from_uint(p.topic_start);
-            t[5] = mp_obj_new_int_from_uint(p.topic_end);
-            t[6] = mp_obj_new_int_from_uint(p.payload_start);
+            t[4] = MP_OBJ_NEW_SMALL_INT(p.topic_start);
+            t[5] = MP_OBJ_NEW_SMALL_INT(p.topic_end);
+            t[6] = MP_OBJ_NEW_SMALL_INT(p.payload_start);
             n = 7;
             break;
         case UPY_AZURE_MQTT_SUBACK:

@@ -71,8 +71,9 @@ fn push_u16(s: &mut Sink<'_>, n: usize) {
 /// (not empty); `name` without `wild`: no `+`/`#` either.
 fn check_str(b: &[u8], name: bool, wild: bool) -> Result<()> {
     if !is_utf8(b)
-        || b.contains(&0)
-        || name && (b.is_empty() || !wild && b.iter().any(|&c| c == b'+' || c == b'#'))
+        || name && b.is_empty()
+        || b.iter()
+            .any(|&c| c == 0 || name && !wild && (c == b'+' || c == b'#'))
     {
         return Err(Error::MqttInvalidString);
     }
@@ -382,15 +383,25 @@ pub fn decode_into(w: &mut Writer<'_>, enc: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The bag's `name=value` pairs (encoded; empty pairs skipped; a pair
-/// without `=` has an empty value).
-fn pairs(bag: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    bag.split(|&c| c == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut kv = p.splitn(2, |&c| c == b'=');
-            (kv.next().unwrap_or_default(), kv.next().unwrap_or_default())
-        })
+/// The bag's next `name=value` pair from `*at` on (encoded; empty pairs
+/// skipped; a pair without `=` has an empty value). One plain function,
+/// not an iterator chain: each use of a chain is its own code.
+fn next_pair<'a>(bag: &'a [u8], at: &mut usize) -> Option<(&'a [u8], &'a [u8])> {
+    loop {
+        let rest = bag.get(*at..).filter(|r| !r.is_empty())?;
+        let end = rest.iter().position(|&c| c == b'&').unwrap_or(rest.len());
+        *at += end + 1;
+        let p = rest.get(..end).unwrap_or_default();
+        if !p.is_empty() {
+            return Some(match p.iter().position(|&c| c == b'=') {
+                Some(i) => (
+                    p.get(..i).unwrap_or_default(),
+                    p.get(i + 1..).unwrap_or_default(),
+                ),
+                None => (p, &[]),
+            });
+        }
+    }
 }
 
 /// True when `enc` decodes to `name`.
@@ -451,32 +462,38 @@ pub fn topic(t: &[u8], device_id: &[u8], out: &mut [u8], r: &mut Topic) -> Resul
         return Ok(());
     };
     // kinds 1, 3: "{segment}/?{bag}"; 2: "?{bag}"; 4: "[?]{bag}".
-    let (seg, bag) = match kind {
-        1 | 3 => {
-            let mut it = rest.splitn(2, |&c| c == b'/');
-            let seg = it.next().unwrap_or_default();
-            let bag = it
-                .next()
-                .and_then(|b| b.strip_prefix(b"?"))
-                .filter(|_| !seg.is_empty())
-                .ok_or(Error::MqttBadTopic)?;
-            (seg, bag)
-        }
-        2 => (&[][..], rest.strip_prefix(b"?").ok_or(Error::MqttBadTopic)?),
-        _ => (&[][..], rest.strip_prefix(b"?").unwrap_or(rest)),
+    let slash = match kind {
+        1 | 3 => rest
+            .iter()
+            .position(|&c| c == b'/')
+            .filter(|&i| i > 0)
+            .ok_or(Error::MqttBadTopic)?,
+        _ => 0,
     };
-    if pairs(bag).count() > MAX_PAIRS {
-        return Err(Error::MqttBadBag);
-    }
+    let seg = rest.get(..slash).unwrap_or_default();
+    let tail = rest
+        .get(slash + usize::from(slash > 0)..)
+        .unwrap_or_default();
+    let bag = match tail.strip_prefix(b"?") {
+        Some(bag) => bag,
+        None if kind == 4 => tail,
+        None => return Err(Error::MqttBadTopic),
+    };
     // The pair the head takes out of the bag: $rid (1, 3) or $version (2).
     let key: &[u8] = if kind == 2 { b"$version" } else { b"$rid" };
-    let mut taken = None;
+    let (mut at, mut n, mut taken, mut value) = (0, 0, usize::MAX, None);
+    while let Some((k, v)) = next_pair(bag, &mut at) {
+        if value.is_none() && kind != 4 && decodes_to(k, key) {
+            taken = n;
+            value = Some(v);
+        }
+        n += 1;
+    }
+    if n > MAX_PAIRS {
+        return Err(Error::MqttBadBag);
+    }
     if kind != 4 {
-        let (i, (_, v)) = pairs(bag)
-            .enumerate()
-            .find(|(_, (k, _))| decodes_to(k, key))
-            .ok_or(Error::MqttBadTopic)?;
-        taken = Some(i);
+        let v = value.ok_or(Error::MqttBadTopic)?;
         if kind == 1 {
             r.number = decimal(seg)?;
         }
@@ -493,11 +510,13 @@ pub fn topic(t: &[u8], device_id: &[u8], out: &mut [u8], r: &mut Topic) -> Resul
             piece(&mut w, r, v, true)?;
         }
     }
-    for (i, (k, v)) in pairs(bag).enumerate() {
-        if Some(i) != taken {
+    let (mut at, mut i) = (0, 0);
+    while let Some((k, v)) = next_pair(bag, &mut at) {
+        if i != taken {
             piece(&mut w, r, k, true)?;
             piece(&mut w, r, v, true)?;
         }
+        i += 1;
     }
     r.kind = kind;
     Ok(())

@@ -23,6 +23,13 @@ from the same MicroPython source and prints, and writes as JSON:
                          libgcc members that appear or disappear, ...)
       fill_and_alignment padding between input and output sections
 
+With --shipped-map/--shipped-elf/--shipped-image (the image the board gets,
+built with link-time optimisation, whose map no longer says which object
+each byte came from), the breakdown above is of the build given with --map
+(the same firmware without LTO), and image_bytes, module_bytes and the heap
+are the shipped image's; lto_bytes is what LTO took off (shipped - analysed).
+The image limit applies to the shipped image.
+
 Everything linked is measured: nothing lists the Rust files, so new Rust
 modules are counted as soon as they are linked.
 
@@ -248,11 +255,19 @@ def main():
     ap.add_argument("--max-module-bytes", type=int, help="fail if module_bytes exceeds this")
     ap.add_argument("--max-image-bytes", type=int, help="fail if the image exceeds this")
     ap.add_argument("--top", type=int, default=12, help="how many firmware objects and Rust crates to list")
+    ap.add_argument("--shipped-map", help="link map of the image the board gets (LTO), if not --map's")
+    ap.add_argument("--shipped-elf")
+    ap.add_argument("--shipped-image")
     args = ap.parse_args()
 
     mod = Build(args.map, args.elf, args.image, args.archive_name, args.image_trailer, args.heap_start, args.heap_end)
     stock = Build(args.stock_map, args.stock_elf, args.stock_image, args.archive_name, args.image_trailer, args.heap_start, args.heap_end)
 
+    shipped = mod
+    if args.shipped_map:
+        shipped = Build(args.shipped_map, args.shipped_elf, args.shipped_image, args.archive_name, args.image_trailer,
+                        args.heap_start, args.heap_end)
+    lto_bytes = shipped.image_bytes - mod.image_bytes
     module_bytes = mod.image_bytes - stock.image_bytes
     comps = defaultdict(int)
     glue_files = defaultdict(int)
@@ -297,16 +312,20 @@ def main():
         "fill_and_alignment": fill_delta + residual,
     }
     result = {
-        "module_bytes": module_bytes,
-        # What _azure itself adds: the growth without the features turned off.
+        # The shipped image's growth over stock (LTO's saving included).
+        "module_bytes": module_bytes + lto_bytes,
+        # What _azure itself adds: the growth without the features turned off
+        # (and without LTO: measured on the analysed build).
         "module_own_bytes": module_bytes - trimmed,
         "trimmed_bytes": trimmed,
         "trimmed_objects": removed,
-        "image_bytes": mod.image_bytes,
+        "lto_bytes": lto_bytes,
+        "analysed_image_bytes": mod.image_bytes,
+        "image_bytes": shipped.image_bytes,
         "stock_image_bytes": stock.image_bytes,
-        "heap_bytes": mod.heap_bytes,
+        "heap_bytes": shipped.heap_bytes,
         "stock_heap_bytes": stock.heap_bytes,
-        "heap_delta_bytes": (mod.heap_bytes - stock.heap_bytes) if None not in (mod.heap_bytes, stock.heap_bytes) else None,
+        "heap_delta_bytes": (shipped.heap_bytes - stock.heap_bytes) if None not in (shipped.heap_bytes, stock.heap_bytes) else None,
         "components": components,
         "limits": {"max_module_bytes": args.max_module_bytes, "max_image_bytes": args.max_image_bytes},
         "map": os.path.relpath(args.map),
@@ -318,8 +337,11 @@ def main():
 
     print(f"footprint of _azure ({os.path.relpath(args.map)} vs {os.path.relpath(args.stock_map)})")
     row("stock image", stock.image_bytes)
-    row("image with _azure", mod.image_bytes, f"(limit {args.max_image_bytes:,d})" if args.max_image_bytes else "")
-    row("module (delta)", module_bytes)
+    if shipped is not mod:
+        row("image, analysed (no LTO)", mod.image_bytes)
+        row("link-time optimisation", lto_bytes, os.path.relpath(args.shipped_map))
+    row("image with _azure", shipped.image_bytes, f"(limit {args.max_image_bytes:,d})" if args.max_image_bytes else "")
+    row("module (delta, no LTO)", module_bytes)
     row("  _azure itself", module_bytes - trimmed, f"(budget {args.max_module_bytes:,d})" if args.max_module_bytes else "")
     if trimmed:
         row("  features turned off", trimmed, " ".join(sorted(os.path.basename(f) for f in removed)))
@@ -334,9 +356,9 @@ def main():
     for f, d in list(components["firmware_other_by_object"].items())[:6]:
         row(f"    {f[-24:]}", d)
     row("  fill/alignment", components["fill_and_alignment"])
-    if mod.heap_bytes is not None and stock.heap_bytes is not None:
+    if shipped.heap_bytes is not None and stock.heap_bytes is not None:
         row("heap (stock)", stock.heap_bytes, f"[{args.heap_end} - {args.heap_start}]")
-        row("heap with _azure", mod.heap_bytes, f"({mod.heap_bytes - stock.heap_bytes:+,d})")
+        row("heap with _azure", shipped.heap_bytes, f"({shipped.heap_bytes - stock.heap_bytes:+,d})")
 
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
@@ -348,8 +370,8 @@ def main():
         print(f"  written to {os.path.relpath(args.json)}")
 
     failed = False
-    if args.max_image_bytes is not None and mod.image_bytes > args.max_image_bytes:
-        print(f"FAIL: image is {mod.image_bytes:,d} bytes, over the {args.max_image_bytes:,d} byte limit", file=sys.stderr)
+    if args.max_image_bytes is not None and shipped.image_bytes > args.max_image_bytes:
+        print(f"FAIL: image is {shipped.image_bytes:,d} bytes, over the {args.max_image_bytes:,d} byte limit", file=sys.stderr)
         failed = True
     if args.max_module_bytes is not None and module_bytes - trimmed > args.max_module_bytes:
         print(f"FAIL: the module adds {module_bytes - trimmed:,d} bytes, over the {args.max_module_bytes:,d} byte budget", file=sys.stderr)

@@ -15,10 +15,15 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FILES = sorted(glob.glob(os.path.join(ROOT, "micropython-glue", "azure", "*.py"))
                + glob.glob(os.path.join(ROOT, "examples", "*.py")))
-MISSING_METHODS = {"partition", "rpartition", "center", "splitlines_keepends", "format_map", "casefold",
+# splitlines: turned off by the WiPy's options (WIPY_CFLAGS in mk/firmware.mk,
+# firmware-patches 0008), like select, frozenset, execfile and OrderedDict below.
+MISSING_METHODS = {"partition", "rpartition", "center", "splitlines", "format_map", "casefold",
                    "removeprefix", "removesuffix", "isascii"}
-# Modules the cc3200 port lacks (hashlib: MICROPY_PY_HASHLIB 0), unless imported under try.
-MISSING_MODULES = {"hashlib", "random", "re", "asyncio", "tls", "struct"}
+# Modules the cc3200 port lacks (hashlib: MICROPY_PY_HASHLIB 0) or that the
+# WiPy's options turn off (re, select), unless imported under try.
+MISSING_MODULES = {"hashlib", "random", "re", "asyncio", "tls", "struct", "select"}
+# Builtins and names the WiPy's options turn off (NameError/ImportError there).
+MISSING_NAMES = {"frozenset", "execfile", "OrderedDict"}
 
 
 class Checker(ast.NodeVisitor):
@@ -42,6 +47,13 @@ class Checker(ast.NodeVisitor):
         # Also inside isinstance(v, (int, float)): the name itself is the NameError.
         if node.id in ("float", "complex") and not self.in_try:
             self.bad(node, "name %r outside try (no floats on the WiPy: NameError)" % node.id)
+        if node.id in MISSING_NAMES:
+            self.bad(node, "%s is turned off in the WiPy's firmware (WIPY_CFLAGS)" % node.id)
+
+    def visit_Attribute(self, node):
+        if node.attr in MISSING_NAMES:
+            self.bad(node, "%s is turned off in the WiPy's firmware (WIPY_CFLAGS)" % node.attr)
+        self.generic_visit(node)
 
     def visit_JoinedStr(self, node):
         self.bad(node, "f-string (MICROPY_PY_FSTRINGS is off)")
@@ -71,6 +83,9 @@ class Checker(ast.NodeVisitor):
     def visit_ImportFrom(self, node):
         if node.module and node.level == 0:
             self._module(node, node.module)
+        for a in node.names:
+            if a.name in MISSING_NAMES:
+                self.bad(node, "%s is turned off in the WiPy's firmware (WIPY_CFLAGS)" % a.name)
 
 
 def main():
