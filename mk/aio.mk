@@ -57,7 +57,6 @@ QEMU_AIO_ROMFS := $(QEMU_AIO_DIR)/flash.romfs
 QEMU_AIO_CFLAGS := -DMICROPY_PY_TIME=1 -DMICROPY_PY_SELECT=1 -DMICROPY_PY_ASYNCIO=1 \
 	-DMICROPY_EMIT_THUMB=1 -DMICROPY_EMIT_THUMB_ARMV7M=0
 QEMU_AIO_TOOL = $(PY) $(ROOT)/tools/qemu_wipy.py
-QEMU_AIO_LIB := $(wildcard $(ROOT)/tests/qemu-aio/lib/*.py)
 
 .PHONY: qemu-aio qemu-aio-test qemu-aio-heap
 
@@ -66,7 +65,7 @@ qemu-aio: firmware-patches $(NATMOD_DIR)/armv6m/_azure.mpy wipy-lib | $(MPY_CROS
 		$(MAKE) -C $(MICROPY_DIR)/ports/qemu -j$(JOBS) BOARD=$(QEMU_AIO_BOARD) BUILD=$(QEMU_AIO_DIR)/obj \
 		FROZEN_MANIFEST=$(ROOT)/mk/qemu-aio-manifest.py CFLAGS_EXTRA="$(QEMU_AIO_CFLAGS)",\
 		obj/firmware.elf:firmware.elf obj/firmware.map:firmware.map)
-	@$(QEMU_AIO_TOOL) romfs $(QEMU_AIO_ROMFS) --lib $(WIPY_LIB) --fakes $(ROOT)/tests/qemu-aio/lib \
+	@$(QEMU_AIO_TOOL) romfs $(QEMU_AIO_ROMFS) --lib $(WIPY_LIB) --fakes $(ROOT)/tests/lib \
 		--add $(NATMOD_DIR)/armv6m/_azure.mpy --add $(ROOT)/tests/qemu-wipy/lib/socket.py --add $(ROOT)/tests/qemu-wipy/lib/ssl.py \
 		--micropy-dir $(MICROPY_DIR)
 
