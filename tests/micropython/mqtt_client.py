@@ -173,12 +173,12 @@ print("-- the network is down: send raises SendError at its deadline, no hang; t
 c = client(timeout=5)
 call(c.connect)
 B.BROKER.conns[-1].dead = True
-B.BROKER.refuse = [111] * 1000
+B.BROKER.refuse = [111] * 40
 B.QUIET = True
 t0 = B.now_ms
 call(c.send, "offline")
 B.QUIET = False
-print("  after %d s, %d connection attempts" % ((B.now_ms - t0) // 1000, 1000 - len(B.BROKER.refuse)))
+print("  after %d s, %d connection attempts" % ((B.now_ms - t0) // 1000, 40 - len(B.BROKER.refuse)))
 B.BROKER.refuse = []
 print("  poll ->", c.poll(2000), "connected", c.connected)
 call(c.send, "online")
