@@ -206,4 +206,51 @@ def aio_flows():
     asyncio.run(main())
 
 
+def aio_storm():
+    # Issue #21: 4 tasks send N events each beside a 10 ms ticker; the host
+    # drops the connection and refuses new ones for a while meanwhile.
+    import asyncio
+    from azure.aio import IoTHubMQTTClient
+
+    gaps = []
+
+    async def main():
+        c = IoTHubMQTTClient.from_connection_string(CS, endpoint=ENDPOINT, ca_certs=CA, backoff_cap_ms=2000)
+        errs = []
+        c.on_error = lambda e: errs.append(str(e))
+        await c.connect()
+        stop = [False]
+
+        async def ticker():
+            last = time.ticks_ms()
+            while not stop[0]:
+                await asyncio.sleep_ms(10)
+                now = time.ticks_ms()
+                gaps.append(time.ticks_diff(now, last))
+                last = now
+
+        failed = []
+
+        async def sender(k):
+            for i in range(N):
+                if k == 0 and i == N // 4:
+                    ready("storm")
+                try:
+                    await c.send("storm-%d-%d" % (k, i))
+                except azure.SendError as e:
+                    failed.append("storm-%d-%d: %s" % (k, i, e))
+
+        t = asyncio.create_task(ticker())
+        await asyncio.gather(*[sender(k) for k in range(4)])
+        stop[0] = True
+        await t
+        s = c.stats
+        await c.close()
+        g = sorted(gaps)
+        result(failed=failed, connects=s["connects"], sent=s["sent"], resent=s["resent"], errors=errs,
+               gap_max=g[-1], gap_p99=g[len(g) * 99 // 100], gap_max_besides_handshakes=g[-1 - s["connects"]])
+
+    asyncio.run(main())
+
+
 globals()[sys.argv[1] if len(sys.argv) > 1 else os.getenv("E2E_SCENARIO")]()
