@@ -23,6 +23,11 @@ except ImportError:
     _poll = None
 
 
+class _Final(Exception):
+    # Carries a token error out of _step's handlers untouched.
+    pass
+
+
 class IoTHubMQTTClient(_Auth):
     """One IoT Hub device (or module) over MQTT: telemetry (QoS 1), the
     device twin, direct methods and cloud-to-device messages.
@@ -190,7 +195,11 @@ class IoTHubMQTTClient(_Auth):
 
     def _open(self):
         c = self._core
-        token = self._current_token()  # an expired given token: SendError(401), final
+        try:
+            token = self._current_token()
+        except Exception as e:  # an unset clock (ValueError), an expired given token (SendError 401): final
+            c.abandon(e)
+            raise _Final(e)
         self._sock = s = _cl.transport.connect(self._connect_host, self._port, self.host, self._ca_certs,
                                                self._verify, self._timeout)
         self._t = 2
@@ -222,7 +231,9 @@ class IoTHubMQTTClient(_Auth):
                 self._drop()
                 return 0
             self._write()
-        except OSError as e:  # ConnectRefused, TLSError, SendError, socket errors, a dead connection
+        except _Final as e:
+            raise e.args[0]
+        except OSError as e:  # ConnectRefused, TLSError, socket errors, a dead connection
             self._fail(e)
         except ValueError as e:  # a malformed fixed header: the stream cannot be trusted
             self._report(e)

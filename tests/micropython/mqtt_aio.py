@@ -144,6 +144,14 @@ async def main():
     print("  connects tried", len(B.BROKER.conns))
     await c.close()
 
+    print("-- the device clock is not set: ValueError at once")
+    B.T0 = 1000
+    c = B.aio_client()
+    await call(c.connect())
+    print("  connects tried", len(B.BROKER.conns))
+    B.T0 = 1700000000
+    await c.close()
+
     print("-- async with")
     async with B.aio_client() as c:
         await call(c.send("in a with"))

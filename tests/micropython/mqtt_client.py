@@ -304,6 +304,13 @@ B.QUIET = False
 call(c.poll, 1000)
 print("  connects", len(B.BROKER.conns))
 
+print("-- the device clock is not set: ValueError at once, nothing retried")
+c = client()
+B.T0 = 1000
+call(c.connect)
+print("  connects", len(B.BROKER.conns))
+B.T0 = 1700000000
+
 print("-- close: DISCONNECT; a send after close reconnects")
 c = client()
 call(c.connect)
