@@ -127,13 +127,12 @@ class IoTHubMQTTClient(_Auth):
         flight at once; returns how many once all were acknowledged."""
         if not isinstance(events, (list, tuple)):
             raise TypeError("events must be a list")
-        es = []
+        es = []  # every event checked before any is queued
         for ev in events:
-            if isinstance(ev, tuple):
-                b, p = event(ev[0], ev[1] if len(ev) > 1 else None, None)
-            else:
-                b, p = event(ev, None, None)
-            es.append(await self._publish(b, p, None))
+            es.append(event(ev[0], ev[1] if len(ev) > 1 else None, None) if isinstance(ev, tuple)
+                      else event(ev, None, None))
+        for i in range(len(es)):
+            es[i] = await self._publish(es[i][0], es[i][1], None)
         for e in es:
             await self._until(e)
         return len(es)
