@@ -18,8 +18,8 @@ listener over TLS on loopback (the same 48-byte body as bench/mqtt_bench.py):
    qemu board built with asyncio (make qemu-aio; bench/aio_heap_mp.py).
    Goal (reported, not asserted): async at most 2 KB more than blocking.
 
-The async HTTP clients (azure.aio.EventHubClient...) are measured when
-azure.aio has them; at the time of writing it does not.
+The async HTTPS clients (azure.aio.EventHubClient...) are not measured here:
+bench/aio_report.py does.
 
     .venv/bin/python bench/aio_bench.py [--micropython M] [--aio-elf E --aio-romfs R] [--quick]
 """
@@ -44,6 +44,7 @@ MODES = ["mqtt", "aio_mqtt", "mqtt_batch50", "aio_mqtt_batch50"]
 NAMES = {"mqtt": "blocking `send`", "aio_mqtt": "asyncio `await send`",
          "mqtt_batch50": "blocking `send_batch` of 50", "aio_mqtt_batch50": "asyncio `await send_batch` of 50"}
 REFUSE_S = 2
+PADS = (0, 512, 2048)
 
 
 def wire_and_rate(a, ep, out, seq):
@@ -85,9 +86,9 @@ def wire_and_rate(a, ep, out, seq):
 
 
 def ticker(a, ep, out, seq):
-    n = 200 if a.quick else 400
-    log("aio: 10 ms ticker: idle, %d events from 4 tasks, a reconnect (refused for %d s)" % (n, REFUSE_S))
-    env = dict(os.environ, BENCH_N=str(n), BENCH_SEQ0=str(seq), BENCH_CS=ep.conn_str, BENCH_CA=ep.ca_der,
+    ms = 1500 if a.quick else 3000
+    log("aio: 10 ms ticker: idle, 4 tasks sending for %d ms, a reconnect (refused for %d s)" % (ms, REFUSE_S))
+    env = dict(os.environ, BENCH_STEADY_MS=str(ms), BENCH_SEQ0=str(seq), BENCH_CS=ep.conn_str, BENCH_CA=ep.ca_der,
                BENCH_MQTT="127.0.0.1:%d" % ep.mqtt_port)
     p = subprocess.Popen([a.micropython, os.path.join(HERE, "aio_ticker_mp.py")], env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
@@ -117,26 +118,39 @@ def ticker(a, ep, out, seq):
 
 
 def heap(a, out):
+    # Each mode runs in a fresh interpreter, three times with the heap's layout
+    # shifted (a buffer of PADS bytes made first): the collector is
+    # conservative, and a stale word on the stack can keep a dead block alive
+    # in one layout and not in another (seen: kilobytes in the preloaded
+    # mode). The smallest figure is taken; the spread is reported.
     log("aio: heap on the armv6m qemu board with asyncio (%s)" % os.path.relpath(a.aio_elf, ROOT))
     h = {}
     for name, pre in (("blocking", "MODE = 'blocking'\n"), ("aio", "MODE = 'aio'\n"),
                       ("aio_preloaded", "MODE = 'aio'\nPRELOAD = True\n")):
-        with tempfile.NamedTemporaryFile("w", suffix=".py") as f:
-            f.write(pre + open(os.path.join(HERE, "aio_heap_mp.py")).read())
-            f.flush()
-            r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "qemu_wipy.py"), "run", "--copy",
-                                "--board", "MICROBIT", "--elf", a.aio_elf, "--romfs", a.aio_romfs,
-                                "--micropy-dir", a.micropy_dir, f.name], capture_output=True, text=True, timeout=120)
-        lines = r.stdout.splitlines()
-        st = next((l.split() for l in lines if l.startswith("STATUS ")), None)
-        if r.returncode != 0 or not st or st[2:6] != ["True", "10", "1", "1"]:
-            sys.exit("bench: aio_heap_mp.py (%s) on qemu-aio failed:\n%s%s" % (name, r.stdout, r.stderr[-3000:]))
-        h[name] = {"held": int(next(l for l in lines if l.startswith("HELD ")).split()[1]),
+        runs = []
+        for pad in PADS:
+            with tempfile.NamedTemporaryFile("w", suffix=".py") as f:
+                f.write(pre + "_pad = bytearray(%d)\n" % pad + open(os.path.join(HERE, "aio_heap_mp.py")).read())
+                f.flush()
+                r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "qemu_wipy.py"), "run", "--copy",
+                                    "--board", "MICROBIT", "--elf", a.aio_elf, "--romfs", a.aio_romfs,
+                                    "--micropy-dir", a.micropy_dir, f.name], capture_output=True, text=True,
+                                   timeout=120)
+            lines = r.stdout.splitlines()
+            st = next((l.split() for l in lines if l.startswith("STATUS ")), None)
+            if r.returncode != 0 or not st or st[2:6] != ["True", "10", "1", "1"]:
+                sys.exit("bench: aio_heap_mp.py (%s) on qemu-aio failed:\n%s%s" % (name, r.stdout,
+                                                                                  r.stderr[-3000:]))
+            run = {"held": int(next(l for l in lines if l.startswith("HELD ")).split()[1]),
                    "steps": [(l.split()[1], int(l.split()[2])) for l in lines if l.startswith("STEP ")],
                    "azure_mpy": int(next(l for l in lines if l.startswith("AZURE_MPY ")).split()[1])}
-        pl = [l for l in lines if l.startswith("PRELOAD ")]
-        if pl:
-            h[name]["preload"] = int(pl[0].split()[1])
+            pl = [l for l in lines if l.startswith("PRELOAD ")]
+            if pl:
+                run["preload"] = int(pl[0].split()[1])
+            runs.append(run)
+        best = min(runs, key=lambda x: x["held"])
+        best["all"] = [x["held"] for x in runs]
+        h[name] = best
     out["heap"] = h
 
 
@@ -152,8 +166,9 @@ def report(out, seconds):
                  ("aio_mqtt_batch50", "async_batch50")):
         keys["aio_bench_%s_events_per_s" % k] = round(eps[m], 1)
         keys["aio_bench_%s_wire_bytes_per_event" % k] = round(w[m]["wire_bytes_per_event"], 2)
-    match = all(abs(w[b]["wire_bytes_per_event"] - w[s]["wire_bytes_per_event"]) <= 2
-                for b, s in (("mqtt", "aio_mqtt"), ("mqtt_batch50", "aio_mqtt_batch50")))
+    # Single sends: one PUBLISH per TLS record either way, so the bytes must be equal. Batches: the
+    # same MQTT bytes, but each driver packs frames into writes (TLS records) its own way.
+    match = abs(w["mqtt"]["wire_bytes_per_event"] - w["aio_mqtt"]["wire_bytes_per_event"]) <= 1
     keys["aio_bench_wire_bytes_match"] = int(match)
     for ph in ("idle", "steady", "reconnect"):
         keys["aio_ticker_gap_max_ms_%s" % ph] = round(t[ph]["max_ms"], 2)
@@ -193,7 +208,12 @@ def report(out, seconds):
                                               fmt(v["up_per_event"], 1), fmt(v["down_per_event"], 1),
                                               fmt(v["connection_bytes"])))
     a_("")
-    a_("Bytes per event match (within 2 bytes), single and batch: **%s**." % ("yes" if match else "no"))
+    a_("Single sends, bytes per event equal (within a byte): **%s**. Batches of 50: %s (blocking) and %s "
+       "(asyncio) bytes per event: the same MQTT packets, packed into TLS records differently (each record "
+       "adds 29 bytes; a driver that writes several frames at once pays it once for them), and the blocking "
+       "figure moves by a few bytes from run to run with how many PUBLISHes each write caught."
+       % ("yes" if match else "no", fmt(w["mqtt_batch50"]["wire_bytes_per_event"], 1),
+          fmt(w["aio_mqtt_batch50"]["wire_bytes_per_event"], 1)))
     extra = w["aio_mqtt"]["up_per_event"] - w["mqtt"]["up_per_event"]
     if not match and abs(extra - 29) <= 3:
         a_("The async client sends %.0f bytes more per event, client → server: one more TLS record (29 bytes of "
@@ -205,15 +225,17 @@ def report(out, seconds):
     if not out["async_http"]:
         a_("`azure.aio` has no async HTTP clients (EventHubClient, IoTHubClient, ServiceBusClient) at this commit: "
            "not measured.")
+    elif os.path.exists(os.path.join(HERE, "aio_report.py")):
+        a_("The async HTTPS clients (`azure.aio.EventHubClient`...) are measured by bench/aio_report.py.")
     a_("")
     a_("### The event loop: a 10 ms ticker beside the async client")
     a_("")
     a_("bench/aio_ticker_mp.py: a task sleeping 10 ms in a loop records the time between its wakeups. "
-       "Idle: the client connected, nothing sent, 1 s. Steady: %d events from 4 concurrent sending tasks "
-       "(%s events/s). Reconnect: one task sending while `tools/azure_endpoint.py mqtt-drop --refuse-seconds %d` "
+       "Idle: the client connected, nothing sent, 1 s. Steady: 4 tasks sending concurrently for %.1f s, %s "
+       "events (%s events/s). Reconnect: one task sending while `tools/azure_endpoint.py mqtt-drop --refuse-seconds %d` "
        "drops the connection and refuses new ones (CONNACK 3) for %d s, until 50 events went through the new "
        "connection (%.1f s; client stats: %s)."
-       % (t["steady_events"], fmt(t["steady_events"] / t["steady_s"]), REFUSE_S, REFUSE_S, t["reconnect_s"],
+       % (t["steady_s"], fmt(t["steady_events"]), fmt(t["steady_events"] / t["steady_s"]), REFUSE_S, REFUSE_S, t["reconnect_s"],
           ", ".join("%s %d" % kv for kv in sorted(t["stats"].items()))))
     a_("")
     a_("| phase | ticks | median gap, ms | 99th percentile, ms | largest, ms |")
@@ -234,10 +256,13 @@ def report(out, seconds):
        "client connects and **%.1f µs once its reader waits on the TLS stream**. MicroPython's `select.poll` on "
        "the unix port (extmod/modselect.c, `poll_set_poll_until_ready_or_timeout` with the POSIX "
        "optimisations) polls an object that is not a file descriptor, as the TLS socket is, with a system "
-       "`poll()` of MICROPY_PY_SELECT_IOCTL_CALL_PERIOD_MS (1 ms) even when asked not to wait: every await "
-       "of the async client that passes through the scheduler costs about 1 ms on this build, which bounds "
-       "its events/s and adds about 1 ms to the ticker's median gap. (A firmware matter, not the client's; "
-       "bare-metal ports poll without the POSIX path.)" % (t["yield_us_no_stream"], t["yield_us_connected"]))
+       "`poll()` of MICROPY_PY_SELECT_IOCTL_CALL_PERIOD_MS (1 ms) even when asked not to wait. So on this "
+       "build a task that yields while the connection is quiet waits up to 1 ms: one send at a time pays it "
+       "on the way (%s events/s against the blocking client's %s), tasks sending concurrently overlap it "
+       "(%s events/s with 4), and the idle ticker wakes up to 1 ms late (median gap %.1f ms). A firmware "
+       "matter, not the client's; bare-metal ports poll without the POSIX path."
+       % (t["yield_us_no_stream"], t["yield_us_connected"], fmt(eps["aio_mqtt"]), fmt(eps["mqtt"]),
+          fmt(t["steady_events"] / t["steady_s"]), t["idle"]["median_ms"]))
     a_("")
     a_("### Heap on the armv6m qemu board with asyncio")
     a_("")
@@ -245,7 +270,11 @@ def report(out, seconds):
        "and the package's .mpy loaded from its flash into the heap, a broker stand-in made before the baseline): "
        "the heap held after `connect()`, `get_twin()`, ten sends and one direct method answered, the client "
        "still connected. `import _azure` (%s bytes: its machine code) and `import asyncio` come before the "
-       "baseline; each mode runs in a fresh interpreter." % fmt(h["blocking"]["azure_mpy"]))
+       "baseline; each mode runs in a fresh interpreter, three times with the heap's layout shifted (a "
+       "buffer of %s bytes made first), and the smallest figure is kept: the collector is conservative, and a "
+       "stale word on the stack can keep a dead block alive in one layout (held in the three runs: %s)."
+       % (fmt(h["blocking"]["azure_mpy"]), "/".join(str(p) for p in PADS),
+          "; ".join("%s %s" % (k, "/".join(fmt(x) for x in h[k]["all"])) for k in ("blocking", "aio", "aio_preloaded"))))
     a_("")
     steps = [k for k, _ in h["blocking"]["steps"]]
     a_("| step | blocking | asyncio | asyncio, its Stream/Lock/Event modules loaded before |")

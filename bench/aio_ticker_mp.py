@@ -3,7 +3,7 @@
 # every 10 ms (the "ticker"). Its gaps (time between two wakeups, ideally
 # 10 ms) are recorded per phase:
 #   idle       the ticker alone, the client connected and idle (the machine's own noise)
-#   steady     4 tasks sending concurrently, BENCH_N events in all
+#   steady     4 tasks sending concurrently for BENCH_STEADY_MS
 #   reconnect  one task sending while the host drops the connection and has
 #              the endpoint refuse new ones for a while (the line "DROP" asks
 #              for it); the phase ends once the client connected again and
@@ -11,7 +11,7 @@
 # Also: what one pass of asyncio's scheduler costs (sleep_ms(0)) before the
 # client connects and once its reader waits on the TLS stream; and a plain blocking TLS handshake to the same endpoint (socket + tls
 # wrap, the same CA), timed, for comparison with the largest gaps.
-# Prints one JSON line. Environment: BENCH_CS, BENCH_MQTT, BENCH_CA, BENCH_N, BENCH_SEQ0.
+# Prints one JSON line. Environment: BENCH_CS, BENCH_MQTT, BENCH_CA, BENCH_STEADY_MS, BENCH_SEQ0.
 import json
 import os
 import socket
@@ -25,7 +25,7 @@ import azure.aio
 CS = os.getenv("BENCH_CS")
 EP = os.getenv("BENCH_MQTT")
 CA = os.getenv("BENCH_CA")
-N = int(os.getenv("BENCH_N") or "1000")
+STEADY_MS = int(os.getenv("BENCH_STEADY_MS") or "3000")
 FMT = '{"seq":%09d,"temp_c":21.5,"rh":40.5,"ok":1}'
 seq = [int(os.getenv("BENCH_SEQ0") or "0")]
 
@@ -91,15 +91,17 @@ async def main():
     phase[0] = None
     y1 = await yield_us()
 
-    async def sender(k):
-        for _ in range(k):
+    async def sender():
+        while time.ticks_diff(time.ticks_us(), t0) < STEADY_MS * 1000:
             await c.send(body())
             sent[0] += 1
 
     phase[0] = "steady"
+    n0 = sent[0]
     t0 = time.ticks_us()
-    await asyncio.gather(*[sender(N // 4) for _ in range(4)])
+    await asyncio.gather(*[sender() for _ in range(4)])
     steady_s = time.ticks_diff(time.ticks_us(), t0) / 1e6
+    steady_n = sent[0] - n0
     phase[0] = None
 
     # reconnect: keep sending; the host drops the link when it sees DROP
@@ -122,12 +124,12 @@ async def main():
     await t
     stats = dict(c.stats)
     await c.close()
-    return steady_s, reconnect_s, sent[0], stats, y0, y1
+    return steady_s, steady_n, reconnect_s, sent[0], stats, y0, y1
 
 
-steady_s, reconnect_s, sent, stats, y0, y1 = asyncio.run(main())
+steady_s, steady_n, reconnect_s, sent, stats, y0, y1 = asyncio.run(main())
 hs = handshake_ms()
-out = {"steady_s": steady_s, "steady_events": N // 4 * 4, "reconnect_s": reconnect_s, "sent": sent, "stats": stats,
+out = {"steady_s": steady_s, "steady_events": steady_n, "reconnect_s": reconnect_s, "sent": sent, "stats": stats,
        "handshake_ms": hs, "last_seq": seq[0],
        "yield_us_no_stream": y0, "yield_us_connected": y1}
 for p, g in gaps.items():
