@@ -140,6 +140,7 @@ class IoTHubMQTTClient(_Auth):
         """Disconnects; pending sends and requests fail with SendError."""
         if self._sock is not None:
             try:
+                self._mode(2)
                 self._sock.write(self._core.disconnect())
             except OSError:
                 pass
@@ -227,6 +228,7 @@ class IoTHubMQTTClient(_Auth):
             self._read(wait_ms)
             if c.tick(_cl.ticks_ms(), _cl.unix_time()):
                 # Reconnect with a fresh token before this one expires.
+                self._mode(2)
                 self._sock.write(c.disconnect())
                 self._drop()
                 return 0
