@@ -311,7 +311,7 @@ class IoTHubMQTTClient(_Auth):
     async def _read(self, r):
         # One connection's reader: bytes to the core, events to handler tasks.
         c = self._core
-        buf = bytearray(256)
+        buf = bytearray(64)  # (16 PUBACKs; more is taken without waiting)
         mv = memoryview(buf)
         try:
             while True:
