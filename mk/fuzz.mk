@@ -17,7 +17,7 @@
 
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 20
-FUZZ_TARGETS ?= sas device_key request batch json crypto crc32 backoff
+FUZZ_TARGETS ?= sas device_key request batch json crypto crc32 backoff mqtt
 FUZZ_ARGS ?=
 FUZZ_TOOLCHAIN ?= +nightly
 FUZZ_DIR := $(ROOT)/fuzz
