@@ -43,7 +43,7 @@ def _context(ca_certs, verify):
             with open(ca_certs or "/etc/ssl/certs/ca-certificates.crt", "rb") as f:
                 ca = f.read()
         except OSError:
-            raise _cl.transport.TLSError("cannot read ca_certs %r: pass ca_certs= (a PEM or DER CA file)" % ca_certs)
+            raise _cl.transport.TLSError("cannot read ca_certs %r" % ca_certs)
         ctx.verify_mode = tls.CERT_REQUIRED
         ctx.load_verify_locations(ca)
     else:
@@ -54,7 +54,7 @@ def _context(ca_certs, verify):
 async def _call(f, *a):
     # A handler may be a plain function or a coroutine function.
     r = f(*a)
-    if hasattr(r, "send") and hasattr(r, "throw"):
+    if hasattr(r, "send"):  # a coroutine
         r = await r
     return r
 
@@ -80,7 +80,6 @@ class IoTHubMQTTClient(_Auth):
         self._final = self._err = self._last = None
         self._lock = asyncio.Lock()
         self._ev = asyncio.Event()  # replaced on every change: set wakes every waiter
-        self._kick = asyncio.Event()  # wakes the connection task
 
     def __repr__(self):
         return "<aio.IoTHubMQTTClient %s/%s>" % (self.host, self.device_id)
@@ -137,20 +136,18 @@ class IoTHubMQTTClient(_Auth):
             await self._until(e)
         return len(es)
 
-    async def get_twin(self):
+    def get_twin(self):
         """The device twin: {"desired": {...}, "reported": {...}}. Raises TwinError."""
-        self._start()
         c = self._core
-        e = c.twin_get(_cl.ticks_ms(), c.timeout_ms)
-        await self._flush()
-        await self._until(e)
-        return e[1]
+        return self._twin(c.twin_get(_cl.ticks_ms(), c.timeout_ms))
 
-    async def patch_twin_reported(self, patch):
+    def patch_twin_reported(self, patch):
         """Updates reported properties; returns the new reported $version."""
-        self._start()
         c = self._core
-        e = c.twin_patch(patch, _cl.ticks_ms(), c.timeout_ms)
+        return self._twin(c.twin_patch(patch, _cl.ticks_ms(), c.timeout_ms))
+
+    async def _twin(self, e):
+        self._start()
         await self._flush()
         await self._until(e)
         return e[1]
@@ -234,7 +231,6 @@ class IoTHubMQTTClient(_Auth):
         if self._w is not None:
             self._err = exc
             self._drop()
-        self._kick.set()
 
     def _drop(self):
         w, self._w = self._w, None
@@ -284,11 +280,9 @@ class IoTHubMQTTClient(_Auth):
                     continue
                 await self._flush()
                 self._notify()  # (the timers may have failed a late entry)
-                self._kick = asyncio.Event()
-                try:
-                    await asyncio.wait_for_ms(self._kick.wait(), c.next_timer(_cl.ticks_ms()) or 1)
-                except asyncio.TimeoutError:
-                    pass
+                # Until the next timer (at most 1 s): a dropped connection is
+                # seen then (a plain sleep holds less than waiting on an event).
+                await asyncio.sleep_ms(c.next_timer(_cl.ticks_ms()) or 1)
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # opening failed, or the timers found the connection dead
@@ -311,8 +305,7 @@ class IoTHubMQTTClient(_Auth):
     async def _read(self, r):
         # One connection's reader: bytes to the core, events to handler tasks.
         c = self._core
-        buf = bytearray(64)  # (16 PUBACKs; more is taken without waiting)
-        mv = memoryview(buf)
+        buf = bytearray(32)  # (8 PUBACKs; more is taken without waiting)
         try:
             while True:
                 # Whatever has arrived, not just what the packet needs next:
@@ -323,7 +316,7 @@ class IoTHubMQTTClient(_Auth):
                 if not n:
                     raise OSError("the broker closed the connection")
                 while n:
-                    c.feed(mv[:n], _cl.ticks_ms())
+                    c.feed(buf if n == len(buf) else memoryview(buf)[:n], _cl.ticks_ms())
                     # More already decrypted (a full buffer): take it without
                     # waiting on poll, which does not see TLS's own buffer.
                     n = r.s.readinto(buf) if n == len(buf) else 0
