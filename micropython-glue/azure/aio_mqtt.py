@@ -77,7 +77,7 @@ class IoTHubMQTTClient(_Auth):
               max_retries, backoff_base_ms, backoff_cap_ms, receive_max, max_size)
         _Auth.__init__(self, audience, key, key_name, key_is_base64, token, token_ttl)
         self._task = self._reader = self._w = None
-        self._final = self._err = self._last = None
+        self._final = self._err = None
         self._lock = asyncio.Lock()
         self._ev = asyncio.Event()  # replaced on every change: set wakes every waiter
 
@@ -107,8 +107,8 @@ class IoTHubMQTTClient(_Auth):
                 raise self._final
             left = self._timeout * 1000 - _cl.ticks_diff(_cl.ticks_ms(), start)
             if left <= 0:
-                raise SendError(None, "not connected within %d s%s" % (self._timeout, ": %s" % self._last
-                                                                        if self._last else ""))
+                e = getattr(self._core, "last_error", None)
+                raise SendError(None, "not connected within %d s%s" % (self._timeout, ": %s" % e if e else ""))
             try:
                 await asyncio.wait_for_ms(self._ev.wait(), left)
             except asyncio.TimeoutError:
@@ -292,7 +292,6 @@ class IoTHubMQTTClient(_Auth):
     def _failed(self):
         # The core decides: back off and retry, or (final) everything pending fails and the task ends.
         e, self._err = self._err, None
-        self._last = e
         try:
             self._core.failed(e, _cl.ticks_ms())
         except Exception as f:

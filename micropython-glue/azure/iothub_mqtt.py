@@ -170,7 +170,7 @@ class IoTHubMQTTClient(_Auth):
             self._step(1000)
 
     def _why(self):
-        e = getattr(self, "_last_err", None)
+        e = getattr(self._core, "last_error", None)
         return ": %s" % e if e else ""
 
     def _drop(self):
@@ -184,7 +184,6 @@ class IoTHubMQTTClient(_Auth):
         self._core.lost()
 
     def _fail(self, exc):
-        self._last_err = exc
         s = self._sock
         self._sock = None
         if s is not None:

@@ -101,7 +101,7 @@ class Session:
         self._pid = 0
         self._rid = 0
         self._sub = 0
-        self.attempt = 0  # connection attempts failed in a row
+        self.attempt = 0  # connection attempts failed in a row (last_error: the last, once one failed)
         self._retry_at = None  # ticks when the next attempt may start
         self._wait = 0
         self.desired_version = -1
@@ -143,6 +143,7 @@ class Session:
         or abandons everything and raises exc when retrying cannot help: a
         final CONNACK refusal, a TLS failure, an expired given token."""
         self.lost()
+        self.last_error = exc
         if exc.final if isinstance(exc, ConnectRefused) else isinstance(exc, (SendError, _cl.transport.TLSError,
                                                                                ValueError)):
             self.abandon(exc)
