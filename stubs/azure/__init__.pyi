@@ -1,6 +1,6 @@
 """Type stubs for `azure`, the Python layer of upy-azure (MicroPython)."""
 
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 from _azure import crc32 as crc32
 from _azure import derive_device_key as derive_device_key
@@ -113,6 +113,73 @@ class IoTHubClient(_Client):
     def abandon(self, msg: "Message") -> int:
         """Back to the device's queue (204), delivery count raised. LockLostError if the lock expired."""
 
+class ConnectRefused(SendError):
+    """IoTHubMQTTClient: the broker refused the connection (CONNACK return code `code`: 1 bad protocol
+    version, 2 client id rejected, 3 server unavailable, 4 bad user name or password, 5 not
+    authorized). `final`: retrying cannot help (all but 3); those are raised at once, not retried."""
+
+    code: int
+    final: bool
+
+class TwinError(SendError):
+    """IoTHubMQTTClient: a twin request that failed: `status` IoT Hub's status (400, 429 after the
+    retries, ...) or None when no answer came within the client's timeout."""
+
+class _MQTTMessage:
+    """A cloud-to-device message as IoTHubMQTTClient.on_message receives it (azure/mqtt.py Message)."""
+
+    body: bytes
+    properties: Dict[str, str]
+    """The application properties and the system ones not below (e.g. "$.to", "iothub-ack")."""
+    message_id: Optional[str]
+    correlation_id: Optional[str]
+    content_type: Optional[str]
+
+class IoTHubMQTTClient:
+    """IoT Hub over MQTT 3.1.1/TLS (azure/iothub_mqtt.py over the session core azure/mqtt.py):
+    telemetry at QoS 1, the device twin, direct methods, cloud-to-device messages. Handlers run
+    inside poll() and the blocking calls; hostile input and handler exceptions go to on_error."""
+
+    @classmethod
+    def from_connection_string(cls, conn_str: str, *, device_id: Optional[str] = None,
+                               endpoint: Optional[str] = None, ca_certs: Optional[str] = None,
+                               insecure_disable_tls_verification: bool = False, token: Optional[str] = None,
+                               keepalive: int = 240, token_ttl: int = 3600, timeout: int = 30,
+                               max_retries: int = 6, backoff_base_ms: int = 500, backoff_cap_ms: int = 30000,
+                               receive_max: int = 4096, max_size: int = 262144) -> "IoTHubMQTTClient": ...
+    host: str
+    device_id: str
+    module_id: Optional[str]
+    stats: Dict[str, int]
+    """sent, connects, renewals, received, resent, pings, retries, errors."""
+    token_expires: Optional[int]
+    on_message: Optional[Callable[[_MQTTMessage], None]]
+    """PUBACKed once it returns (not when it raises: IoT Hub delivers it again)."""
+    on_method: Optional[Callable[[str, object], Tuple[int, object]]]
+    """(name, JSON payload or None) -> (status, JSON-able payload). Unset: 501; raising: 500."""
+    on_twin_patch: Optional[Callable[[Dict[str, object]], None]]
+    """Desired changes with "$version"; after a reconnect, the whole desired document if it moved on."""
+    on_error: Optional[Callable[[Exception], None]]
+    @property
+    def connected(self) -> bool: ...
+    def set_token(self, token: str) -> None: ...
+    def connect(self) -> None:
+        """Connects (backoff and retries for up to `timeout` s). ConnectRefused, TLSError, SendError."""
+    def send(self, body: _Body, *, properties: _Properties = None, content_type: Optional[str] = None,
+             timeout: Optional[int] = None) -> None:
+        """QoS 1: returns once PUBACKed, else SendError (a drop before the PUBACK: resent with DUP)."""
+    def send_batch(self, events: List[_Event]) -> int:
+        """Every event in flight at once (16 unacknowledged at most); the count once all were PUBACKed."""
+    def get_twin(self) -> Dict[str, Dict[str, object]]:
+        """{"desired": ..., "reported": ...}; TwinError (429/5xx retried first)."""
+    def patch_twin_reported(self, patch: Dict[str, object]) -> Optional[int]:
+        """The new reported $version; TwinError."""
+    def poll(self, timeout_ms: int = 0) -> int:
+        """Reads what arrived, runs the handlers, answers methods, pings, reconnects when due; waits up
+        to timeout_ms for something to arrive. Returns how many events it handled."""
+    def close(self) -> None:
+        """DISCONNECT; pending sends and requests fail with SendError."""
+
 class LockLostError(SendError):
     """complete/reject/abandon/renew_lock refused: the lock expired, the message was settled already or the token
     is unknown (IoT Hub 412 or 404, Service Bus 404). `retried`: the request had gone out more than
@@ -148,12 +215,14 @@ def provision(id_scope: str, registration_id: str, key: str, *, group_key: bool 
               payload: object = None, model_id: Optional[str] = None, endpoint: Optional[str] = None,
               ca_certs: Optional[str] = None, timeout: int = 30,
               dps_host: str = "global.azure-devices-provisioning.net", answer_max: int = 2048,
-              **client_options: object) -> IoTHubClient:
+              transport: str = "https", mqtt_endpoint: Optional[str] = None,
+              **client_options: object) -> Union[IoTHubClient, IoTHubMQTTClient]:
     """Registers with the Device Provisioning Service (symmetric key; group_key=True derives the
     device key from the enrollment group's key first), polls honouring Retry-After until assigned
     and returns a client for the assigned hub (`.hub`, `.device_id`, `.assignment`), ready to send.
     `endpoint` redirects every connection (DPS and the hub); `timeout` bounds the whole registration
-    and each socket read. Raises ProvisioningError (failed, disabled, 401, 404, malformed, timeout)."""
+    and each socket read. Raises ProvisioningError (failed, disabled, 401, 404, malformed, timeout).
+    transport="mqtt": an IoTHubMQTTClient instead (to the hub's port 8883, or mqtt_endpoint)."""
 
 def provision_info(id_scope: str, registration_id: str, key: str, *, group_key: bool = False,
                    payload: object = None, model_id: Optional[str] = None,
