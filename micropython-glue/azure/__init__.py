@@ -38,16 +38,17 @@ def parse_connection_string(conn_str):
 
 
 try:
-    from .client import EventHubClient, SendError, ProvisioningError
+    from .client import SendError, ProvisioningError
     from .transport import TLSError
 except ImportError:  # a port without sockets: token signing only
     pass
 
 # Names defined by modules imported on first use (module __getattr__): a
-# device holds the code of the one service it talks to, and the code for
-# receiving or queueing only once it receives or queues. (dir(azure) probes
+# device holds the code of the one service and transport it talks to (an
+# MQTT device no HTTPS code), and the code for receiving or queueing only
+# once it receives or queues. (dir(azure) probes
 # every name, so it imports them all.)
-_LAZY = {"ServiceBusClient": "servicebus", "IoTHubClient": "iothub", "Message": "receive",
+_LAZY = {"EventHubClient": "https", "ServiceBusClient": "servicebus", "IoTHubClient": "iothub", "Message": "receive",
          "LockLostError": "receive", "Outbox": "outbox", "OutboxFull": "outbox",
          "IoTHubMQTTClient": "iothub_mqtt", "ConnectRefused": "mqtt", "TwinError": "mqtt"}
 
@@ -69,9 +70,11 @@ def _dps(name, args, kw):
 
 def provision(id_scope, registration_id, key, **kw):
     """Registers with the Device Provisioning Service (azure/dps.py) and
-    returns an IoTHubClient for the assigned hub, ready to send. Keywords:
+    returns an IoTHubClient for the assigned hub, ready to send (with
+    transport="mqtt", an IoTHubMQTTClient, not yet connected). Keywords:
     group_key=False, payload=None, model_id=None, endpoint=None,
-    ca_certs=None, timeout=30, and the clients' options.
+    ca_certs=None, timeout=30, transport="https", mqtt_endpoint=None, and
+    the clients' options.
     Raises ProvisioningError."""
     return _dps("provision", (id_scope, registration_id, key), kw)
 

@@ -163,14 +163,14 @@ def client_args(kind, conn_str, kw):
     return (host, path, audience) + key + (False,)
 
 
-def split_endpoint(endpoint, default_host):
+def split_endpoint(endpoint, default_host, default_port=443):
     if endpoint is None:
-        return default_host, 443
+        return default_host, default_port
     if not isinstance(endpoint, str):
         raise TypeError("endpoint must be a str 'host:port'")
     # No str.rpartition: the WiPy's firmware (core features) lacks it.
     i = endpoint.rfind(":")
-    host, port = (endpoint, 443) if i < 0 else (endpoint[:i], endpoint[i + 1:])
+    host, port = (endpoint, default_port) if i < 0 else (endpoint[:i], endpoint[i + 1:])
     try:
         port = int(port)
     except ValueError:
@@ -181,13 +181,17 @@ def split_endpoint(endpoint, default_host):
     return host, port
 
 
-def options(endpoint, host, max_size, token_ttl, max_retries, receive_max, base_ms, cap_ms):
-    """The HTTPS clients' options checked (types here; max_size's range by the
-    native framer when the client checks its request); returns where to
-    connect, (host, port)."""
+def options(endpoint, host, max_size, token_ttl, max_retries, receive_max, base_ms, cap_ms, port=443,
+            timeout=None):
+    """The clients' options checked (HTTPS and MQTT; types here, max_size's
+    range by the native framer when an HTTPS client checks its request);
+    returns where to connect, (host, port): `port` when the endpoint names
+    none (8883 for MQTT)."""
     for v in (max_size, token_ttl, max_retries):
         if not isinstance(v, int):
             raise TypeError("max_size, token_ttl and max_retries must be ints")
+    if timeout is not None and (not isinstance(timeout, int) or timeout < 1):
+        raise ValueError("timeout must be a whole number of seconds, at least 1")
     if token_ttl < 1:
         raise ValueError("token_ttl must be a positive number of seconds")
     if max_retries < 0:
@@ -195,7 +199,7 @@ def options(endpoint, host, max_size, token_ttl, max_retries, receive_max, base_
     backoff_ms(0, 0, None, base_ms, cap_ms)  # types and range
     if not isinstance(receive_max, int) or not 0 < receive_max <= 1048576:
         raise ValueError("receive_max must be an int in 1..1048576")
-    return split_endpoint(endpoint, host)
+    return split_endpoint(endpoint, host, port)
 
 
 def make(cls, kind, conn_str, kw):

@@ -99,7 +99,9 @@ def provision_info(id_scope, registration_id, key, *, group_key=False, payload=N
         doc["modelId"] = model_id
     body = json.dumps(doc).encode()
     base = (id_scope, "registrations", registration_id)
-    c = C._Client(dps_host, base + ("register",), "%s/registrations/%s" % (id_scope, registration_id),
+    from .https import _Client
+
+    c = _Client(dps_host, base + ("register",), "%s/registrations/%s" % (id_scope, registration_id),
                   key, "registration", True, endpoint=endpoint, ca_certs=ca_certs, timeout=timeout, **kw)
     r = Response(keep=(b"x-ms-error-code",), body_cap=answer_max)
     start = C.ticks_ms()

@@ -1,10 +1,11 @@
 """IoT Hub device-to-cloud messages (the clients' shared core, in
-azure/client.py) and cloud-to-device messages (azure/receive.py, imported
+azure/https.py) and cloud-to-device messages (azure/receive.py, imported
 on first use). The package imports this module the first time
 `azure.IoTHubClient` is used: a device that talks to another service does
 not hold it."""
 
-from .client import _Client, _from_connection_string
+from .client import _from_connection_string
+from .https import _Client
 
 
 class IoTHubClient(_Client):

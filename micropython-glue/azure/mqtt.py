@@ -23,7 +23,7 @@ import _azure
 import azure.client as _cl  # (a module: tests script its _rand32 and ticks_diff)
 from micropython import const
 
-from .client import SendError, _split_endpoint, _body, _props
+from .client import SendError, _body, _props
 
 _DOWN = const(0)
 _CONNECTING = const(1)
@@ -479,19 +479,17 @@ class Session:
 
 def setup(c, host, path, endpoint, ca_certs, insecure, keepalive, timeout, max_retries, backoff_base_ms,
            backoff_cap_ms, receive_max, max_size):
-    # What both drivers (blocking and asyncio) set up from the same options.
-    for v in (timeout, max_retries, max_size):
-        if not isinstance(v, int):
-            raise TypeError("timeout, max_retries, max_size: ints")
-    if timeout < 1 or max_retries < 0:
-        raise ValueError("timeout >= 1 s, max_retries >= 0")
-    _azure.backoff_ms(0, 0, None, backoff_base_ms, backoff_cap_ms)  # types and range
+    # What both drivers (blocking and asyncio) set up from the same options,
+    # checked (and the endpoint split: IoT Hub's MQTT port is 8883) by
+    # azure/_connstr.py as for the HTTPS clients, loaded for this only.
+    from . import _transient
+
+    c._connect_host, c._port = _transient("_connstr", "options", endpoint, host, max_size, 1, max_retries,
+                                          receive_max, backoff_base_ms, backoff_cap_ms, 8883, timeout)
     c.host = host
     c.device_id = dev = path[1]
     c.module_id = mod = path[3] if len(path) == 6 else None
     cid = dev if mod is None else dev + "/" + mod
-    # IoT Hub's MQTT port is 8883; endpoint="host:port" for another broker.
-    c._connect_host, c._port = (host, 8883) if endpoint is None else _split_endpoint(endpoint, host)
     c._ca_certs = ca_certs
     c._verify = not insecure
     c._timeout = timeout

@@ -1,9 +1,10 @@
 """Service Bus queues and topics: sending (the clients' shared core, in
-azure/client.py) and receiving (azure/receive.py, imported on first use).
+azure/https.py) and receiving (azure/receive.py, imported on first use).
 The package imports this module the first time `azure.ServiceBusClient` is
 used: a device that talks to another service does not hold it."""
 
-from .client import _Client, _from_connection_string
+from .client import _from_connection_string
+from .https import _Client
 
 
 class ServiceBusClient(_Client):

@@ -54,12 +54,10 @@ class RAMFile:
     def write(self, b):
         if isinstance(b, str):
             b = b.encode()
-        d = self.d
-        for i in range(len(b)):
-            if self.p + i < len(d):
-                d[self.p + i] = b[i]
-            else:
-                d.append(b[i])
+        # One slice assignment (it grows the file as needed): appending byte
+        # by byte regrew the bytearray in small steps and fragmented the
+        # heap the package shares with this stand-in on the qemu twin.
+        self.d[self.p:self.p + len(b)] = b
         self.p += len(b)
         return len(b)
 

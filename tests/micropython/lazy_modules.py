@@ -1,7 +1,7 @@
 # The package's lazily imported parts (azure._LAZY, the package's
 # __getattr__): a device that only sends holds none of the Service Bus and
-# IoT Hub clients, receiving, the outbox, provisioning or the connection-
-# string parser; each name still resolves on first use, to one class (the
+# IoT Hub clients, receiving, the outbox, provisioning, MQTT, asyncio or the
+# connection-string and token parsers, and the package alone no HTTPS code; each name still resolves on first use, to one class (the
 # same object every time, in the module that defines it); a port without
 # sockets gets no clients (hasattr False, AttributeError naming the cause)
 # but the outbox; an unknown name is an AttributeError. Prints the same on
@@ -18,7 +18,10 @@ except ImportError:
     net = False
 
 ONLY_ON_USE = ("azure.servicebus", "azure.iothub", "azure.receive", "azure.outbox", "azure.dps",
-               "azure._connstr")
+               "azure._connstr", "azure._token", "azure.mqtt", "azure.iothub_mqtt", "azure.aio")
+# The HTTPS code and the response reader come with the first HTTPS client,
+# not with the package (an MQTT device never holds them).
+print("HTTPS code with the package:", [m for m in ("azure.https", "azure.response") if m in sys.modules])
 loaded = []
 if net:
     from receive_harness import REPLIES, reply
@@ -51,7 +54,7 @@ if net:
 
     same = (Message is sys.modules["azure.receive"].Message and azure.LockLostError is LockLostError
             and issubclass(LockLostError, azure.SendError) and azure.IoTHubClient is azure.IoTHubClient
-            and issubclass(azure.ServiceBusClient, sys.modules["azure.client"]._Client))
+            and issubclass(azure.ServiceBusClient, sys.modules["azure.https"]._Client))
     cause = True
 else:
     same = True

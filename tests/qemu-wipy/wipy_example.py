@@ -38,13 +38,15 @@ class _Os:
 
 sys.modules["os"] = _Os()
 with open("/flash/lib/send_telemetry.py") as f:
-    SOURCE = f.read()
+    # Compiled once, as a board compiles its main.py once per boot (a
+    # compile per run left the second run a fragmented heap).
+    CODE = compile(f.read(), "send_telemetry.py", "exec")
 
 
 def run(*answers):
     socket.reset()
     socket.answer(*answers)
-    exec(SOURCE, {"__name__": "__main__"})
+    exec(CODE, {"__name__": "__main__"})
     stored = [r for r, a in zip(socket.requests, answers) if a is CREATED]
     print("requests", len(socket.requests), "stored in order:", seqs(stored) == list(range(120)) or seqs(stored))
     del ssl.wrapped[:]
