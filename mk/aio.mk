@@ -2,6 +2,8 @@
 # top Makefile after mk/natmod.mk; uses its UNIX_STOCK_MANIFEST, NATMOD_DIR,
 # WIPY_LIB, port_build, firmware-patches.
 #
+#   make aio-e2e      azure.aio's HTTPS clients over TLS to the local endpoint
+#                     with a 10 ms ticker beside them (tests/e2e/test_aio_e2e.py)
 #   make unix-stock   build/unix-stock/micropython: the unix port as its
 #                     tree builds it by default (the port's stock frozen
 #                     modules: asyncio and mip), WITHOUT the user module
@@ -9,8 +11,9 @@
 #                     with mip.install() into a fresh lib directory of the
 #                     stock interpreter (package.json with absolute URLs, as
 #                     `make dist BASE_URL=...` writes it, and with relative
-#                     ones), then MIP_EXAMPLE run from there against the local
-#                     endpoint (tests/mip/test_mip_install.py)
+#                     ones), then MIP_EXAMPLE and the asyncio clients' end-to-end
+#                     flows run from there against the local endpoint
+#                     (tests/mip/test_mip_install.py)
 #                     MIP_DIRS=<dir>[:<dir>]: more mips to try (each a
 #                     directory with mip/__init__.py and its manifest.py)
 #                     MIP_EXAMPLE=<command>: what runs once installed (default
@@ -21,7 +24,7 @@ UNIX_STOCK := $(UNIX_STOCK_BUILD)/micropython
 MIP_EXAMPLE ?= tools/demo.sh
 MIP_DIRS ?=
 
-.PHONY: unix-stock mip-test
+.PHONY: unix-stock mip-test aio-e2e
 
 unix-stock: $(UNIX_STOCK)
 $(UNIX_STOCK): | micropython $(MPY_CROSS)
@@ -29,11 +32,16 @@ $(UNIX_STOCK): | micropython $(MPY_CROSS)
 		FROZEN_MANIFEST=$(strip $(UNIX_STOCK_MANIFEST)) MICROPY_PY_BTREE=0 >/dev/null
 	@touch $@
 
+# azure.aio's HTTPS clients end to end: the full unix build over TLS to the
+# local endpoint, a 10 ms ticker beside them (tests/e2e/test_aio_e2e.py).
+aio-e2e: $(MICROPYTHON) | deps
+	MICROPYTHON=$(MICROPYTHON) $(PY) -m unittest -v tests/e2e/test_aio_e2e.py
+
 mip-test: $(UNIX_STOCK) $(NATMOD_DIR)/x64/_azure.mpy wipy-lib | deps
 	MICROPYTHON=$(UNIX_STOCK) NATMOD=$(NATMOD_DIR) WIPY_LIB=$(WIPY_LIB) MICROPY_DIR=$(MICROPY_DIR) \
 		MIP_DIRS="$(MIP_DIRS)" MIP_EXAMPLE="$(MIP_EXAMPLE)" $(PY) -m unittest -v tests/mip/test_mip_install.py
 
-AIO_TESTS := mip-test
+AIO_TESTS := aio-e2e mip-test
 
 # ---- An armv6m qemu board with asyncio (issue #21) ---------------------------
 #   make qemu-aio       build/qemu-aio/firmware.elf: the qemu port's MICROBIT
@@ -45,10 +53,11 @@ AIO_TESTS := mip-test
 #                       _azure.mpy and the package's .mpy from its flash into
 #                       the heap (a ROMFS image in the board's flash, read
 #                       through plain streams: tools/qemu_wipy.py --copy)
-#   make qemu-aio-test  tests/qemu-aio there (asyncio with a 10 ms ticker,
-#                       scripted streams)
-#   make qemu-aio-heap  what the package holds in that heap once sending
-#                       (bench/wipy_heap.py: import, client, token, sends)
+#   make qemu-aio-test  tests/qemu-aio and tests/micropython/aio_http.py there
+#                       (asyncio with a 10 ms ticker; the async HTTPS clients
+#                       over scripted streams)
+#   make qemu-aio-heap  what the package holds in that heap once sending,
+#                       blocking and azure.aio (bench/aio_heap.py)
 # The WiPy's builds and twin are untouched (their options are WIPY_CFLAGS).
 QEMU_AIO_BOARD := MICROBIT
 QEMU_AIO_DIR := $(ROOT)/build/qemu-aio
@@ -71,10 +80,10 @@ qemu-aio: firmware-patches $(NATMOD_DIR)/armv6m/_azure.mpy wipy-lib | $(MPY_CROS
 
 qemu-aio-test: qemu-aio | deps
 	$(QEMU_AIO_TOOL) test --copy --board $(QEMU_AIO_BOARD) --elf $(QEMU_AIO_ELF) --romfs $(QEMU_AIO_ROMFS) \
-		--micropy-dir $(MICROPY_DIR) --results $(ROOT)/build/test-results/qemu-aio $(ROOT)/tests/qemu-aio
+		--micropy-dir $(MICROPY_DIR) --results $(ROOT)/build/test-results/qemu-aio $(ROOT)/tests/qemu-aio \
+		$(ROOT)/tests/micropython/aio_http.py
 
 qemu-aio-heap: qemu-aio | deps
-	@$(QEMU_AIO_TOOL) run --copy --board $(QEMU_AIO_BOARD) --elf $(QEMU_AIO_ELF) --romfs $(QEMU_AIO_ROMFS) --micropy-dir $(MICROPY_DIR) \
-		$(ROOT)/bench/wipy_heap.py
+	$(PY) bench/aio_report.py --heap-only --elf $(QEMU_AIO_ELF) --romfs $(QEMU_AIO_ROMFS) --micropy-dir $(MICROPY_DIR)
 
 AIO_TESTS += qemu-aio-test

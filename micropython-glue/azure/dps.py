@@ -43,8 +43,8 @@ def _loads(b):
 def _answer(c, r, method, path, body):
     """One request; the answer's JSON object, or ProvisioningError."""
     try:
-        status = c._request(method, path, body, "application/json" if body else None,
-                            _ENCODING if body else None, query="api-version=" + API_VERSION, resp=r)
+        status = c._run(c._request(method, path, body, "application/json" if body else None,
+                                   _ENCODING if body else None, query="api-version=" + API_VERSION, resp=r))
     except SendError as e:
         if e.status is None:
             raise ProvisioningError(None, e.text)

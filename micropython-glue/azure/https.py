@@ -45,15 +45,19 @@ def _text(b):
         return repr(b)
 
 
-def _write(sock, head, body):
-    # A small body goes out with the head in one write: as two small writes
-    # (two TLS records), Nagle holds the second until the server ACKs the
-    # first, which it delays (40 ms on Linux, up to 200 ms elsewhere) per send.
-    if len(body) <= 1024:
-        sock.write(head + body)
-    else:
-        sock.write(head)
-        sock.write(body)
+# One protocol, two drivers (issue #21). The request core (_Client._request)
+# does no I/O: it yields what it needs as (op, arg) and its driver answers:
+# _CONNECT (None): open the connection (self._sock); _WRITE (bytes);
+# _READ (Response.want: 0 a line, n body bytes): the bytes read, b"" at the
+# end; _SLEEP (ms). An I/O error is thrown into the core where it yielded.
+# The drivers: _Client._run here (the socket, blocking) and azure/aio_http.py
+# (asyncio streams). Each client method that talks to the service runs such
+# a generator with `self._run` (receive.py's too), so it is blocking here
+# and a coroutine there.
+_CONNECT = const(0)
+_WRITE = const(1)
+_READ = const(2)
+_SLEEP = const(3)
 
 
 class _Client(_Auth):
@@ -111,12 +115,13 @@ class _Client(_Auth):
         self.close()
 
     def close(self):
-        if self._sock is not None:
+        s = self._sock
+        if s is not None:
+            self._sock = None
             try:
-                self._sock.close()
+                s.close()
             except OSError:
                 pass
-            self._sock = None
 
     # -- sending -------------------------------------------------------------
 
@@ -128,7 +133,7 @@ class _Client(_Auth):
             raise ValueError("IoT Hub has no partition key")
         if content_type is None:
             content_type = _CT_OCTETS if self._iot else _CT_ATOM
-        return self._request("POST", self._path, body, content_type, props, partition_key, 1)
+        return self._run(self._request("POST", self._path, body, content_type, props, partition_key, 1))
 
     def send_batch(self, events):
         """Sends a list of events in one request. Each event is a body (str or
@@ -148,8 +153,8 @@ class _Client(_Auth):
                         norm = list(events)
                     norm[i] = (ev[0], p) + ev[2:]
         body = _azure.frame_batch(norm, self._iot, self.max_size)
-        return self._request("POST", self._path, body, _CT_IOT_BATCH if self._iot else _CT_SB_BATCH,
-                             None, None, len(norm))
+        return self._run(self._request("POST", self._path, body, _CT_IOT_BATCH if self._iot else _CT_SB_BATCH,
+                                       None, None, len(norm)))
 
     # -- one request, with the token, the connection and retries ------------
 
@@ -163,9 +168,11 @@ class _Client(_Auth):
 
     def _request(self, method, path, body, content_type=None, props=None, partition_key=None, count=0,
                  query=None, resp=None):
-        """Sends one request until the service answers it for good; returns
-        the status of a 2xx answer (the response is in `resp`, default
-        self._resp) or raises SendError. `count` events are counted as sent."""
+        """The request core: sends one request until the service answers it
+        for good; returns the status of a 2xx answer (the response is in
+        `resp`, default self._resp) or raises SendError. `count` events are
+        counted as sent. A generator, run by the client's driver:
+        `self._run(self._request(...))`, blocking here, a coroutine in azure.aio."""
         r = self._resp if resp is None else resp
         # Frame once up front: bad input raises before anything is sent.
         head = self._head(method, path, body, content_type, props, partition_key, query)
@@ -173,8 +180,52 @@ class _Client(_Auth):
         renewed = False
         while True:
             status = None
+            reused = self._sock is not None
             try:
-                status = self._round_trip(head, body, r)
+                while status is None:
+                    if self._sock is None:
+                        yield _CONNECT, None
+                        self.stats["connects"] += 1
+                    self.stats["requests"] += 1
+                    r.reset()
+                    try:
+                        # A small body goes out with the head in one write: as
+                        # two small writes (two TLS records), Nagle holds the
+                        # second until the server ACKs the first, which it
+                        # delays (40 ms on Linux, up to 200 ms elsewhere).
+                        if len(body) <= 1024:
+                            yield _WRITE, head + body
+                        else:
+                            yield _WRITE, head
+                            yield _WRITE, body
+                        # The driver bounds each read (socket timeout, or
+                        # asyncio's); this bounds the whole response (a server
+                        # trickling header lines forever).
+                        start = C.ticks_ms()
+                        while not r.complete:
+                            if C.ticks_diff(C.ticks_ms(), start) > 2000 * self._timeout:
+                                raise OSError("no complete response within %d s" % (2 * self._timeout))
+                            data = yield _READ, r.want
+                            if not data:
+                                r.eof()  # raises OSError if the response was cut short
+                                break
+                            if r.feed(data) < len(data):
+                                # Bytes after the response: never expected; do not reuse the connection.
+                                r.keep_alive = False
+                                break
+                        if not (r.keep_alive and self._keep_alive):
+                            self.close()
+                        status = r.status
+                    except OSError:
+                        # Only a kept-alive connection that failed before any
+                        # answer began (the server had closed it while idle)
+                        # is reopened at once, once; an answer that went wrong
+                        # is the server's, and goes to the retry policy (for a
+                        # receive, sending again would lock a second message).
+                        if not reused or r.status:
+                            raise
+                        reused = False
+                        self.close()
             except C.transport.TLSError:
                 self.close()
                 raise
@@ -199,70 +250,41 @@ class _Client(_Auth):
             if attempt >= self.max_retries:
                 raise SendError(status, "gave up after %d attempt%s: %s" % (attempt + 1, "s" if attempt else "", err))
             retry_after = r.retry_after if status is not None else None
-            C.sleep_ms(_azure.backoff_ms(attempt, C._rand32(), retry_after, self._backoff[0], self._backoff[1]))
+            yield _SLEEP, _azure.backoff_ms(attempt, C._rand32(), retry_after, self._backoff[0], self._backoff[1])
             attempt += 1
             self.stats["retries"] += 1
             if not self._given and (self._token is None or C.unix_time() >= self._renew_at):
                 head = self._head(method, path, body, content_type, props, partition_key, query)
 
-    def _round_trip(self, head, body, r):
-        reused = self._sock is not None
-        if not reused:
-            self._sock = C.transport.connect(self._connect_host, self._port, self.host,
-                                           self._ca_certs, self._verify, self._timeout)
-            self.stats["connects"] += 1
-        sock = self._sock
-        self.stats["requests"] += 1
-        r.reset()
-        try:
-            _write(sock, head, body)
-            return self._read_response(sock, r)
-        except OSError:
-            # Only a connection that failed before any answer began (the
-            # server had closed it while idle) is reopened at once; an answer
-            # that went wrong is the server's, and goes to the retry policy
-            # (for a receive, sending again would lock a second message).
-            if not reused or r.status:
-                raise
-        # A kept-alive connection the server had closed: reconnect once at once.
-        self.close()
-        self._sock = sock = C.transport.connect(self._connect_host, self._port, self.host,
-                                              self._ca_certs, self._verify, self._timeout)
-        self.stats["connects"] += 1
-        self.stats["requests"] += 1  # the same request, sent again
-        _write(sock, head, body)
-        return self._read_response(sock, r)
-
-    def _read_response(self, sock, r):
-        # Blocking stream reads wait until the buffer is full, so ask for
-        # exactly what the parser says comes next: a line, or n body bytes.
-        r.reset()
-        buf = self._rbuf
-        mv = self._rview
-        # The socket timeout bounds each read; this bounds the whole response
-        # (a server trickling header lines forever).
-        start = C.ticks_ms()
-        while not r.complete:
-            if C.ticks_diff(C.ticks_ms(), start) > 2000 * self._timeout:
-                raise OSError("no complete response within %d s" % (2 * self._timeout))
-            want = r.want
-            if want:
-                n = sock.readinto(buf, min(want, len(buf)))
-                data = mv[:n] if n else b""
-            else:
-                # Bounded: a server that never sends LF cannot exhaust the
-                # heap (the reader takes a line in any number of pieces).
-                data = sock.readline(len(buf))
-            if not data:
-                r.eof()  # raises OSError if the response was cut short
-                break
-            if r.feed(data) < len(data):
-                # Bytes after the response: never expected; do not reuse the connection.
-                self.close()
-                return r.status
-        if not (r.keep_alive and self._keep_alive):
-            self.close()
-        return r.status
+    def _run(self, g):
+        # The blocking driver: does each I/O the core asks for at once, on
+        # the socket. Blocking reads wait until the buffer is full, so it
+        # reads exactly what the response reader wants next: a line (bounded:
+        # a server that never sends LF cannot exhaust the heap), or n bytes.
+        v = e = None
+        while True:
+            try:
+                op, a = g.send(v) if e is None else g.throw(e)
+            except StopIteration as x:
+                return x.value
+            v = e = None
+            try:
+                if op == _READ:
+                    buf = self._rbuf
+                    if a:
+                        n = self._sock.readinto(buf, min(a, len(buf)))
+                        v = self._rview[:n] if n else b""
+                    else:
+                        v = self._sock.readline(len(buf))
+                elif op == _WRITE:
+                    self._sock.write(a)
+                elif op == _CONNECT:
+                    self._sock = C.transport.connect(self._connect_host, self._port, self.host,
+                                                     self._ca_certs, self._verify, self._timeout)
+                else:
+                    C.sleep_ms(a)
+            except OSError as x:
+                e = x
 
 
 class EventHubClient(_Client):

@@ -253,57 +253,76 @@ class Outbox:
         client.send_batch; removes each batch once the service acknowledged
         it. Returns how many were delivered. A failed send (azure.SendError)
         is raised after the batches before it were recorded as delivered;
-        the rest stays queued."""
+        the rest stays queued. With an asyncio client (azure.aio, whose
+        send_batch is a coroutine) it returns an awaitable that does the
+        same without blocking the loop: `n = await box.flush(client)`."""
         if not isinstance(batch, int) or batch < 1:
             raise ValueError("batch must be a positive int")
         # A batch's bodies stay under half the client's request size limit
         # (the batch format adds framing and escapes).
         room = getattr(client, "max_size", 262144) // 2
         sent = 0
-        while self._count and (max_events is None or sent < max_events):
-            want = min(batch, self._count) if max_events is None else min(batch, self._count, max_events - sent)
-            evs = []
-            s, o, q = self._hs, self._ho, self._hseq
-            f = None
-            bad = False
-            left = room
-            try:
-                while len(evs) < want:
-                    if f is None:
-                        try:
-                            if s > self._tail:
-                                raise OSError
-                            f = open(self._p(s), "rb")
-                        except OSError:
-                            bad = True
-                            break
-                        size = f.seek(0, 2)
-                        f.seek(o)
-                    p = self._read(f, size - o, True)
-                    if p is None:  # the end of this segment (or a torn record there)
-                        f.close()
-                        f = None
-                        s, o = q, 0
-                        continue
-                    if evs and len(p) > left:
-                        break
-                    left -= len(p)
-                    evs.append(_event(p))
-                    o += 8 + len(p)
-                    q += 1
-            finally:
-                if f:
-                    f.close()
-            if bad:  # damaged since it was opened: reopen
-                self._load()
+        while True:
+            b = self._take(batch, max_events, sent, room)
+            if b is None:
                 return sent
-            n = len(evs)
-            client.send_batch(evs)
-            evs = None
-            sent += n
-            self._count -= n
-            self._advance(s, o, q)
-        return sent
+            a = client.send_batch(b[0])
+            if hasattr(a, "send"):  # an asyncio client's coroutine: the rest is one too
+                from .aio_http import flush
+
+                return flush(self, client, a, b, sent, batch, max_events, room)
+            sent += self._sent(b)
+
+    def _take(self, batch, max_events, sent, room):
+        # The next batch to send, oldest first: (events, segment, offset,
+        # sequence number after it), or None when none goes now.
+        if not self._count or (max_events is not None and sent >= max_events):
+            return None
+        want = min(batch, self._count) if max_events is None else min(batch, self._count, max_events - sent)
+        evs = []
+        s, o, q = self._hs, self._ho, self._hseq
+        f = None
+        bad = False
+        left = room
+        try:
+            while len(evs) < want:
+                if f is None:
+                    try:
+                        if s > self._tail:
+                            raise OSError
+                        f = open(self._p(s), "rb")
+                    except OSError:
+                        bad = True
+                        break
+                    size = f.seek(0, 2)
+                    f.seek(o)
+                p = self._read(f, size - o, True)
+                if p is None:  # the end of this segment (or a torn record there)
+                    f.close()
+                    f = None
+                    s, o = q, 0
+                    continue
+                if evs and len(p) > left:
+                    break
+                left -= len(p)
+                evs.append(_event(p))
+                o += 8 + len(p)
+                q += 1
+        finally:
+            if f:
+                f.close()
+        if bad:  # damaged since it was opened: reopen
+            self._load()
+            return None
+        return evs, s, o, q
+
+    def _sent(self, b):
+        # Records durably that batch b (from _take) was delivered; its size.
+        n = len(b[0])
+        b[0].clear()  # (its events go before the bookkeeping writes)
+        self._count -= n
+        self._advance(b[1], b[2], b[3])
+        return n
 
 
 def _event(p):

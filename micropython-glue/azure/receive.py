@@ -4,7 +4,9 @@ clients' receive/complete/... methods on first use: a device that only
 sends never holds this code.
 
 Every request goes through the client's one request core (`_request`: the
-native head framer, the token, the connection, the retry policy); the
+native head framer, the token, the connection, the retry policy), and each
+operation here is a generator over it that the client's driver runs
+(`c._run`: blocking, or a coroutine in azure.aio); the
 answer is read by a Response that keeps only the headers named here and at
 most `client.receive_max` body bytes (a longer body raises, never cut).
 """
@@ -62,7 +64,7 @@ def _receive(c, method, path, query, every):
     if r is None or r.body_cap != c.receive_max:
         c._rx = r = Response(_SB_KEEP if every else _IOT_KEEP, c.receive_max,
                              keep_all_but=_SB_NOT_PROPS if every else None)
-    status = c._request(method, path, b"", query=query, resp=r)
+    status = yield from c._request(method, path, b"", query=query, resp=r)
     if status == 204:
         return None
     if r.body_cut:
@@ -135,7 +137,7 @@ def _settled(c, method, path, query, lost):
     st = c.stats
     n0 = st["requests"] + st["connects"] + (c._sock is None)
     try:
-        return c._request(method, path, b"", query=query)
+        return (yield from c._request(method, path, b"", query=query))
     except SendError as e:
         if e.status not in lost:
             raise
@@ -159,7 +161,11 @@ def _iot_path(c):
 
 
 def iot_receive(c):
-    got = _receive(c, "GET", _iot_path(c), _IOT_QUERY, False)
+    return c._run(_iot_receive(c, _iot_path(c)))
+
+
+def _iot_receive(c, path):
+    got = yield from _receive(c, "GET", path, _IOT_QUERY, False)
     if got is None:
         return None
     m, h, status = got
@@ -190,8 +196,8 @@ def iot_settle(c, msg, how):
         raise ValueError("not a cloud-to-device message received by IoTHubClient.receive()")
     path = _iot_path(c) + (msg.lock_token,)
     if how == 2:
-        return _settled(c, "POST", path + ("abandon",), _IOT_QUERY, (404, 412))
-    return _settled(c, "DELETE", path, _IOT_QUERY + "&reject" if how else _IOT_QUERY, (404, 412))
+        return c._run(_settled(c, "POST", path + ("abandon",), _IOT_QUERY, (404, 412)))
+    return c._run(_settled(c, "DELETE", path, _IOT_QUERY + "&reject" if how else _IOT_QUERY, (404, 412)))
 
 
 # -- Service Bus ------------------------------------------------------------------------
@@ -227,8 +233,12 @@ def sb_receive(c, timeout, delete):
     if not isinstance(timeout, int) or not 0 <= timeout < c._timeout:
         raise ValueError("timeout must be an int from 0 to less than the client's timeout (%d s)"
                          % c._timeout)
-    got = _receive(c, "DELETE" if delete else "POST", _sb_entity(c),
-                   "timeout=%d&%s" % (timeout, _SB_QUERY), True)
+    return c._run(_sb_receive(c, timeout, delete))
+
+
+def _sb_receive(c, timeout, delete):
+    got = yield from _receive(c, "DELETE" if delete else "POST", _sb_entity(c),
+                              "timeout=%d&%s" % (timeout, _SB_QUERY), True)
     if got is None:
         return None
     m, h, status = got
@@ -276,4 +286,4 @@ def sb_settle(c, msg, method):
     if not isinstance(msg, Message) or msg.location is None:
         raise ValueError("not a peek-locked message received by ServiceBusClient.receive()"
                          " (delete=True messages are settled already)")
-    return _settled(c, method, msg.location, _SB_QUERY, (404,))
+    return c._run(_settled(c, method, msg.location, _SB_QUERY, (404,)))

@@ -19,7 +19,9 @@ Environment: MICROPYTHON (default build/unix-stock/micropython), NATMOD
 (build/natmod), WIPY_LIB (build/wipy/lib), MICROPY_DIR (build/micropython),
 MIP_DIRS, MIP_EXAMPLE: the command run once installed (default tools/demo.sh,
 which runs examples/send_telemetry.py); it gets MICROPYTHON and MICROPYPATH
-(.frozen and the lib directory) in its environment and must exit 0.
+(.frozen and the lib directory) in its environment and must exit 0. The
+asyncio clients run from the installed package too (the end-to-end asyncio
+flows of tests/e2e/test_aio_e2e.py).
 """
 
 import functools
@@ -173,6 +175,19 @@ class MipInstall(unittest.TestCase):
         if MIP_EXAMPLE == "tools/demo.sh":
             self.assertIn("done: %s events" % env["AZURE_READINGS"], r.stdout)
         print("\n  %s from %s: ok" % (MIP_EXAMPLE, lib), file=sys.stderr)
+
+    def test_async_clients_from_the_installed_package(self):
+        # azure.aio from the installed .mpy files (and _azure.mpy) on the
+        # stock interpreter, whose asyncio is frozen: the end-to-end asyncio
+        # flows (tests/e2e/test_aio_e2e.py: sends from 4 tasks, receive and
+        # settle, the outbox, a 10 ms ticker) against the local endpoint.
+        lib, r = self._install(None, "abs")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        env = self._check_installed(lib, "abs")
+        env["MICROPYTHON"] = MICROPYTHON
+        r = subprocess.run([sys.executable, "-m", "unittest", "tests.e2e.test_aio_e2e.AioTest.test_every_flow_with_a_ticker"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
 
 if __name__ == "__main__":

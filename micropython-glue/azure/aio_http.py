@@ -1,0 +1,164 @@
+"""azure.aio.EventHubClient, ServiceBusClient, IoTHubClient: the HTTPS
+clients inside an asyncio event loop (issue #21).
+
+Each is its blocking twin (azure/https.py, servicebus.py, iothub.py) with
+another driver: every request is the same protocol core
+(`_Client._request` in azure/https.py: framing, the response reader,
+retries and backoff, the 401 renewal, Retry-After, keep-alive reuse), every
+receive and settle is receive.py's, and the outbox's flush keeps its one
+bookkeeping (azure/outbox.py); this file only does the I/O the core asks
+for, with asyncio streams, and sleeps with asyncio. Methods that talk to the service return
+coroutines: `await c.send(...)`, `await c.send_batch(...)`,
+`await c.receive()`, `await c.complete(m)`..., `await c.close()`,
+`async with`. One request at a time per client (one HTTP/1.1
+connection): concurrent callers wait their turn. A task cancelled while
+awaiting a request closes the connection (nothing half-written is reused);
+its event was then either stored or not: at-least-once, as on a timeout.
+
+Only the TLS handshake's computation runs without yielding (MicroPython's
+own stream code). Loaded on first use; a board without asyncio never
+imports it.
+"""
+
+try:
+    import asyncio
+except ImportError:  # (never imported there: azure.aio is for boards with asyncio)
+    asyncio = None
+
+import azure
+from micropython import const
+
+# The core's requests (azure/https.py): connect, write, read, sleep.
+_CONNECT = const(0)
+_WRITE = const(1)
+_READ = const(2)
+_SLEEP = const(3)
+_CHUNK = const(512)  # bytes asked of the stream per read
+
+
+async def _connect(c):
+    # TCP through asyncio (a non-blocking connect), then TLS over the same
+    # socket without a blocking handshake: it runs inside the first write
+    # and read, as asyncio.open_connection(..., ssl=ctx) does it.
+    try:
+        import tls
+    except ImportError:  # (older ports: the same API under ssl)
+        import ssl as tls
+    from ._mbedtls import context, nodelay
+
+    ctx = context(tls, c._ca_certs, c._verify)
+    s = (await asyncio.wait_for_ms(asyncio.open_connection(c._connect_host, c._port), c._timeout * 1000))[0].s
+    nodelay(s)
+    try:
+        s = ctx.wrap_socket(s, server_hostname=c.host, do_handshake_on_connect=False)
+    except (OSError, ValueError):
+        s.close()
+        raise
+    s.setblocking(False)
+    return asyncio.StreamReader(s)
+
+
+async def _drive(c, g):
+    # The asyncio driver of a protocol generator: its I/O as awaits, each
+    # bounded by the client's timeout. Errors are thrown into the core where
+    # it asked, as the blocking driver's are.
+    v = e = None
+    tmo = c._timeout * 1000
+    while True:
+        try:
+            op, a = g.send(v) if e is None else g.throw(e)
+        except StopIteration as x:
+            return x.value
+        v = e = None
+        try:
+            if op == _READ:
+                v = await asyncio.wait_for_ms(c._sock.read(min(a, _CHUNK) if a else _CHUNK), tmo)
+                c._fresh = False
+            elif op == _WRITE:
+                s = c._sock
+                s.write(a)
+                await asyncio.wait_for_ms(s.drain(), tmo)
+            elif op == _CONNECT:
+                c._sock = await _connect(c)
+                c._fresh = True
+            else:
+                await asyncio.sleep_ms(a)
+        except asyncio.TimeoutError:
+            e = OSError(110)  # ETIMEDOUT, as a socket timeout is to the blocking driver
+        except (OSError, ValueError) as x:
+            e = x
+            # The handshake runs in the first write and read of a connection:
+            # mbedTLS's own errors there (a failed verification is a
+            # ValueError, the others negative codes) are the TLS handshake's,
+            # as the blocking connect reports them.
+            if c._fresh and (isinstance(x, ValueError) or (x.args and isinstance(x.args[0], int) and x.args[0] < 0)):
+                from ._mbedtls import handshake_error
+
+                e = handshake_error(x, c._connect_host, c._port, c._ca_certs, c.host)
+            elif isinstance(x, ValueError):
+                raise
+
+
+class _Async:
+    _lock = None
+    _fresh = False
+
+    def _run(self, g):
+        # Every request, receive, settle and flush: a coroutine here.
+        return self._locked(g)
+
+    async def _locked(self, g):
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            try:
+                return await _drive(self, g)
+            except asyncio.CancelledError:
+                # Cancelled mid-request: whatever was half-written or unread
+                # goes with the connection.
+                self.close()
+                raise
+
+    def close(self):
+        """Closes the connection (the next request opens a new one); `await
+        c.close()`. (The request core calls it too, without awaiting.)"""
+        s = self._sock
+        if s is not None:
+            self._sock = None
+            try:
+                s.s.close()  # (asyncio's Stream.close() leaves the socket open)
+            except OSError:
+                pass
+        return asyncio.sleep_ms(0)
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        self.close()
+
+
+_classes = {}
+
+
+def __getattr__(name):
+    # azure.aio.<name>: the blocking client's class with this driver, made
+    # on first use (its blocking module loaded then, not before).
+    cls = _classes.get(name)
+    if cls is None:
+        if name not in ("EventHubClient", "ServiceBusClient", "IoTHubClient"):
+            raise AttributeError(name)
+        cls = _classes[name] = type(name, (_Async, getattr(azure, name)), {})
+    return cls
+
+
+async def flush(box, client, a, b, sent, batch, max_events, room):
+    # Outbox.flush with an asyncio client (azure/outbox.py, which hands over
+    # the first batch's send): the same bookkeeping, each send awaited.
+    while True:
+        await a
+        sent += box._sent(b)
+        b = box._take(batch, max_events, sent, room)
+        if b is None:
+            return sent
+        a = client.send_batch(b[0])
