@@ -44,3 +44,5 @@ bench: $(MICROPYTHON) qemu bench-footprint bench-deps $(BENCH_NATIVE) qemu-wipy 
 	$(PY) bench/mqtt_bench.py --micropython $(MICROPYTHON) $(filter --quick,$(BENCH_FLAGS))
 	$(PY) bench/aio_bench.py --micropython $(MICROPYTHON) --aio-elf $(QEMU_AIO_ELF) --aio-romfs $(QEMU_AIO_ROMFS) \
 		--micropy-dir $(MICROPY_DIR) $(filter --quick,$(BENCH_FLAGS))
+	$(PY) bench/aio_report.py --micropython $(MICROPYTHON) --elf $(QEMU_AIO_ELF) --romfs $(QEMU_AIO_ROMFS) \
+		--micropy-dir $(MICROPY_DIR)
