@@ -22,6 +22,7 @@ imports it.
 
 try:
     import asyncio
+    import select
 except ImportError:  # (never imported there: azure.aio is for boards with asyncio)
     asyncio = None
 
@@ -48,6 +49,16 @@ async def _connect(c):
 
     ctx = context(tls, c._ca_certs, c._verify)
     s = (await asyncio.wait_for_ms(asyncio.open_connection(c._connect_host, c._port), c._timeout * 1000))[0].s
+    # A connection that failed (refused, unreachable) fails here, as the
+    # blocking connect does, not in the first write: the same stats and errors.
+    p = select.poll()
+    p.register(s, select.POLLOUT)
+    if p.poll(0)[0][1] & (select.POLLERR | select.POLLHUP):
+        try:
+            s.read(1)  # (raises the socket's own error)
+        finally:
+            s.close()
+        raise OSError(111)  # ECONNREFUSED
     nodelay(s)
     try:
         s = ctx.wrap_socket(s, server_hostname=c.host, do_handshake_on_connect=False)

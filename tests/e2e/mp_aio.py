@@ -176,7 +176,25 @@ async def rate():
     return out
 
 
-SCENARIOS = {"basic": basic, "stream": stream, "other_ca": other_ca, "rate": rate}
+async def refused():
+    # Nothing listens at ENDPOINT: both drivers give up alike (the same
+    # error, the same stats: no connection, no request).
+    out = {}
+    b = azure.EventHubClient.from_connection_string(EH, endpoint=ENDPOINT, ca_certs=CA, max_retries=2,
+                                                    backoff_base_ms=10)
+    c = client(aio.EventHubClient, EH, max_retries=2, backoff_base_ms=10)
+    for k, f in (("blocking", lambda: b.send("x")), ("async", None)):
+        try:
+            if f:
+                f()
+            else:
+                await c.send("x")
+        except azure.SendError as e:
+            out[k] = [e.status, e.text, (c if f is None else b).stats]
+    return out
+
+
+SCENARIOS = {"basic": basic, "stream": stream, "other_ca": other_ca, "rate": rate, "refused": refused}
 
 r = asyncio.run(with_ticker(SCENARIOS[sys.argv[1]]()))
 r.update(gap_figures())

@@ -156,6 +156,22 @@ class AioTest(unittest.TestCase):
         self.assertEqual(r["requests"], 1, "not retried")
         self.assertEqual(rows, [])
 
+    def test_refused_connection_as_blocking(self):
+        import socket
+
+        with socket.socket() as s:  # a port where nothing listens
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+
+        class Nobody:
+            certs = os.path.join(tempfile.gettempdir(), "no-certs")
+
+        Nobody.port = port
+        r = run_aio(Nobody, "refused", ca="/etc/ssl/certs/ca-certificates.crt")
+        self.assertEqual(r["async"], r["blocking"])
+        self.assertIn("ECONNREFUSED", r["async"][1])
+        self.assertEqual((r["async"][2]["connects"], r["async"][2]["requests"], r["async"][2]["retries"]), (0, 0, 2))
+
 
 if __name__ == "__main__":
     unittest.main()
