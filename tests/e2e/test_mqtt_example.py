@@ -26,6 +26,8 @@ EXAMPLE = os.path.join(ROOT, "examples", "iot_mqtt_device.py")
 
 
 class IotMqttDeviceExample(unittest.TestCase):
+    example = EXAMPLE  # (tests/e2e/test_aio_example.py runs its asyncio sibling through this test)
+
     def test_twin_interval_method_outbox(self):
         with tempfile.TemporaryDirectory() as tmp:
             ep = MqttEndpoint(tmp)
@@ -40,7 +42,7 @@ class IotMqttDeviceExample(unittest.TestCase):
         env = dict(os.environ, AZURE_CONNECTION_STRING="HostName=%s;DeviceId=dev1;SharedAccessKey=%s" % (HUB, DEV_KEY),
                    AZURE_ENDPOINT="127.0.0.1:%d" % ep.mqtt_port, AZURE_CA_CERTS=os.path.join(ep.certs, "ca.der"),
                    AZURE_OUTBOX=os.path.join(tmp, "outbox"))
-        p = subprocess.Popen([MICROPYTHON, EXAMPLE], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        p = subprocess.Popen([MICROPYTHON, self.example], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True, cwd=ROOT)
         lines = []
         reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True)
