@@ -11,17 +11,19 @@
 #                     with mip.install() into a fresh lib directory of the
 #                     stock interpreter (package.json with absolute URLs, as
 #                     `make dist BASE_URL=...` writes it, and with relative
-#                     ones), then MIP_EXAMPLE and the asyncio clients' end-to-end
+#                     ones), then MIP_EXAMPLE, examples/send_telemetry.py
+#                     (tools/demo.sh) and the asyncio clients' end-to-end
 #                     flows run from there against the local endpoint
 #                     (tests/mip/test_mip_install.py)
 #                     MIP_DIRS=<dir>[:<dir>]: more mips to try (each a
 #                     directory with mip/__init__.py and its manifest.py)
 #                     MIP_EXAMPLE=<command>: what runs once installed (default
-#                     tools/demo.sh: examples/send_telemetry.py)
+#                     tests/e2e/test_aio_example.py: examples/aio_device.py
+#                     end to end over MQTT, issue #21 item 8)
 
 UNIX_STOCK_BUILD := $(ROOT)/build/unix-stock
 UNIX_STOCK := $(UNIX_STOCK_BUILD)/micropython
-MIP_EXAMPLE ?= tools/demo.sh
+MIP_EXAMPLE ?=
 MIP_DIRS ?=
 
 .PHONY: unix-stock mip-test aio-e2e
