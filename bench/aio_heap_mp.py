@@ -217,7 +217,11 @@ async def aio():
         if hasattr(azure.aio_mqtt, name):
             setattr(azure.aio_mqtt, name, no_context)
     step("client")
-    await c.connect()
+    try:  # (bounded: a failure is named, not waited out by the board's runner)
+        await asyncio.wait_for_ms(c.connect(), 5000)
+    except Exception as e:
+        print("CONNECT FAILED", repr(e), repr(getattr(c._core, "last_error", None)))
+        raise
     step("connect")
     twin = await c.get_twin()
     step("twin")

@@ -1,8 +1,8 @@
 """TLS connections on ports with the `tls` module (mbedTLS: unix, the Pico
 W, ESP32, STM32...), for azure/transport.py, which imports this module only
 there: the WiPy, whose TLS runs in its network processor, never holds it.
-The asyncio clients (azure/aio_http.py) make their context and name their
-handshake failures here too."""
+The asyncio clients (azure/aio_http.py, azure/aio_mqtt.py) make their
+context and name their handshake failures here too."""
 
 import socket
 

@@ -26,29 +26,9 @@ from micropython import const
 
 from .client import SendError, _Auth, _from_connection_string
 from .mqtt import setup, event, renew_at, EV_MESSAGE, EV_METHOD, EV_PATCH
+from ._mbedtls import context, handshake_error
 
 _UP = const(2)
-
-
-def _context(ca_certs, verify):
-    # The TLS context, as azure/_mbedtls.py makes it for the blocking clients.
-    try:
-        import tls
-    except ImportError:  # (older ports: the same API under ssl)
-        import ssl as tls
-
-    ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
-    if verify:
-        try:
-            with open(ca_certs or "/etc/ssl/certs/ca-certificates.crt", "rb") as f:
-                ca = f.read()
-        except OSError:
-            raise _cl.transport.TLSError("cannot read ca_certs %r" % ca_certs)
-        ctx.verify_mode = tls.CERT_REQUIRED
-        ctx.load_verify_locations(ca)
-    else:
-        ctx.verify_mode = tls.CERT_NONE
-    return ctx
 
 
 async def _call(f, *a):
@@ -77,6 +57,7 @@ class IoTHubMQTTClient(_Auth):
               max_retries, backoff_base_ms, backoff_cap_ms, receive_max, max_size)
         _Auth.__init__(self, audience, key, key_name, key_is_base64, token, token_ttl)
         self._task = self._reader = self._w = None
+        self._shaken = False  # the connection's TLS handshake is over (a byte was read)
         self._final = self._err = None
         self._lock = asyncio.Lock()
         self._ev = asyncio.Event()  # replaced on every change: set wakes every waiter
@@ -229,6 +210,12 @@ class IoTHubMQTTClient(_Auth):
     def _broken(self, exc):
         # The connection failed (seen by a reader or writer): the connection task handles it.
         if self._w is not None:
+            # The handshake runs in the first write and read: mbedTLS's
+            # errors there (a failed verification is a ValueError, the others
+            # negative codes) are named as the blocking connect names them.
+            if not self._shaken and (isinstance(exc, ValueError) or (
+                    isinstance(exc, OSError) and exc.args and isinstance(exc.args[0], int) and exc.args[0] < 0)):
+                exc = handshake_error(exc, self._connect_host, self._port, self._ca_certs, self.host)
             self._err = exc
             self._drop()
 
@@ -247,9 +234,14 @@ class IoTHubMQTTClient(_Auth):
     async def _open(self):
         c = self._core
         token = self._current_token()  # an expired given token: SendError(401), final
-        ctx = _context(self._ca_certs, self._verify)
+        try:
+            import tls
+        except ImportError:  # (older ports: the same API under ssl)
+            import ssl as tls
+        ctx = context(tls, self._ca_certs, self._verify)
         r, w = await asyncio.open_connection(self._connect_host, self._port, ssl=ctx, server_hostname=self.host)
         self._w = w
+        self._shaken = False
         c.begin(_cl.ticks_ms(), token, renew_at(self))
         self._reader = asyncio.create_task(self._read(r))
         await self._flush()
@@ -314,6 +306,7 @@ class IoTHubMQTTClient(_Auth):
                     continue
                 if not n:
                     raise OSError("the broker closed the connection")
+                self._shaken = True
                 while n:
                     c.feed(buf if n == len(buf) else memoryview(buf)[:n], _cl.ticks_ms())
                     # More already decrypted (a full buffer): take it without
@@ -328,12 +321,10 @@ class IoTHubMQTTClient(_Auth):
         except Exception as e:
             if self._reader is asyncio.current_task():
                 self._reader = None
-                if isinstance(e, ValueError) and c.state == _UP:
+                if isinstance(e, ValueError) and self._shaken:
                     self._report(e)  # a malformed fixed header: the stream cannot be trusted
                     e = OSError("broker sent malformed data (%s)" % e)
-                elif isinstance(e, ValueError):  # (mbedTLS reports a failed verification so)
-                    e = _cl.transport.TLSError("TLS handshake with %s failed (%s)" % (self.host, e))
-                self._broken(e)
+                self._broken(e)  # (before a byte was read: the TLS handshake's)
 
     async def _handle(self, ev):
         c = self._core

@@ -206,6 +206,41 @@ def aio_flows():
     asyncio.run(main())
 
 
+def aio_tls():
+    # The asyncio client's TLS context and handshake failures, as the
+    # blocking client's: a CA file that cannot be read, a server certificate
+    # from another CA (E2E_OTHER_CA); both TLSError, final (not retried).
+    import asyncio
+    from azure.aio import IoTHubMQTTClient
+
+    async def one(ca):
+        c = IoTHubMQTTClient.from_connection_string(CS, endpoint=ENDPOINT, ca_certs=ca, timeout=10)
+        try:
+            await c.connect()
+            return ["connected"]
+        except Exception as e:
+            return [type(e).__name__, str(e), c.stats["connects"]]
+        finally:
+            await c.close()
+
+    def blocking(ca):
+        c = azure.IoTHubMQTTClient.from_connection_string(CS, endpoint=ENDPOINT, ca_certs=ca, timeout=10)
+        try:
+            c.connect()
+            return ["connected"]
+        except Exception as e:
+            return [type(e).__name__, str(e), c.stats["connects"]]
+        finally:
+            c.close()
+
+    async def main():
+        other = os.getenv("E2E_OTHER_CA")
+        result(missing=await one("/nonexistent/ca.der"), other=await one(other), ok=await one(CA),
+               blocking_missing=blocking("/nonexistent/ca.der"), blocking_other=blocking(other))
+
+    asyncio.run(main())
+
+
 def aio_storm():
     # Issue #21: 4 tasks send N events each beside a 10 ms ticker; the host
     # drops the connection and refuses new ones for a while meanwhile.

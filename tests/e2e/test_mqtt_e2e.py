@@ -151,6 +151,26 @@ class MqttFlows(unittest.TestCase):
         self.assertEqual(len(bodies), 120)
 
 
+    @unittest.skipUnless(has_asyncio(), "this build has no asyncio")
+    def test_aio_tls_failures_named_as_blocking(self):
+        # One TLS context builder and handshake naming (azure/_mbedtls.py)
+        # for both drivers: an unreadable CA file and a server certificate
+        # from another CA are the same TLSError, final, for both clients.
+        other = os.path.join(self.tmp.name, "other-certs")
+        if not os.path.isdir(other):
+            subprocess.run([sys.executable, ENDPOINT, "--gen-certs-only", "--certs", other,
+                            "--ca-name", "Some other CA"], check=True, capture_output=True)
+        r = run_mp(self.ep, "aio_tls", E2E_OTHER_CA=os.path.join(other, "ca.der"))
+        self.assertEqual(r["ok"], ["connected"])
+        for k in ("missing", "other"):
+            self.assertEqual(r[k][0], "TLSError", r)
+            self.assertEqual(r[k][2], 0, "no connection counted")
+            # (the blocking client names its connect address the same way)
+            self.assertEqual(r[k][1], r["blocking_" + k][1], r)
+        self.assertIn("cannot read ca_certs", r["missing"][1])
+        self.assertIn("not signed by a CA", r["other"][1])
+
+
 class MqttAioStorm(unittest.TestCase):
     @unittest.skipUnless(has_asyncio(), "this build has no asyncio")
     def test_1000_sends_through_a_drop_and_5s_refusal(self):
