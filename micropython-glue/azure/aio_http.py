@@ -130,6 +130,21 @@ class _Async:
                 self.close()
                 raise
 
+    def send(self, body, *, properties=None, partition_key=None, content_type=None, timeout=None):
+        """`await c.send(...)`: the blocking client's send. With `timeout`
+        (seconds, the whole send: waiting for the connection's turn and the
+        retries included), azure.SendError when the event was not delivered
+        within it; the request is then cancelled as a cancelled task's is
+        (its connection closed: nothing half-written is reused). An event
+        whose answer did not come in time may have been stored: at least
+        once, as on any timeout."""
+        if timeout is not None and not timeout > 0:  # (TypeError for a non-number)
+            raise ValueError("timeout must be > 0 seconds")
+        from .https import _Client
+
+        a = _Client.send(self, body, properties=properties, partition_key=partition_key, content_type=content_type)
+        return a if timeout is None else _within(a, timeout)
+
     def close(self):
         """Closes the connection (the next request opens a new one); `await
         c.close()`. (The request core calls it too, without awaiting.)"""
@@ -147,6 +162,13 @@ class _Async:
 
     async def __aexit__(self, *exc):
         self.close()
+
+
+async def _within(a, timeout):
+    try:
+        return await asyncio.wait_for_ms(a, int(timeout * 1000))
+    except asyncio.TimeoutError:
+        raise azure.SendError(None, "not sent within %s s" % timeout)
 
 
 _classes = {}

@@ -201,6 +201,44 @@ a = asynchronous([[(3000, CREATED)], [CREATED]], slow)
 print("read timeout", a[0], "connections", len(a[1]), "retries", a[2]["retries"])
 
 
+# send(..., timeout=): not delivered in time -> SendError, the request
+# cancelled (its connection closed, nothing half-written reused); the client
+# sends after it. A send that times out while waiting for another's turn
+# wrote nothing: the other's connection stays.
+async def within(c):
+    r = []
+    try:
+        await c.send("slow", timeout=1)
+    except azure.SendError as e:
+        r.append("%s %s" % (type(e).__name__, e))
+    r.append(["closed", c._sock is None, opened[0].closed])
+    r.append(await c.send("after", timeout=5))
+    for bad in (0, -1, "5"):
+        try:
+            c.send("x", timeout=bad)
+        except (TypeError, ValueError) as e:
+            r.append(type(e).__name__)
+    return r
+
+
+a = asynchronous([[(3000, CREATED)], [CREATED]], within)
+print("send timeout", a[0], "connections", len(a[1]), a[1][1].split(b"\r\n")[-1], "requests", a[2]["requests"])
+
+
+async def waiting(c):
+    t = asyncio.create_task(c.send("first"))
+    await asyncio.sleep_ms(10)
+    try:
+        await c.send("second", timeout=1)
+    except azure.SendError as e:
+        print("  waiting for its turn:", e)
+    return [await t, c._sock is not None, await c.send("third")]
+
+
+a = asynchronous([[(1500, CREATED), CREATED]], waiting)
+print("timeout in turn", a[0], "connections", len(a[1]), [x.split(b"\r\n")[-1] for x in a[1][0].split(b"POST")[1:]])
+
+
 async def closing(c):
     async with c:
         r = await c.send("x")
