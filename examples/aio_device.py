@@ -92,6 +92,7 @@ def read_sensor(i):
 async def sensor(counts):
     # A reading every interval into the outbox, then the outbox drained.
     while not state["reboot"] and (not READINGS or counts["readings"] < READINGS):
+        wake.clear()  # (a change from now on ends the wait below at once)
         box.put(read_sensor(counts["readings"]), {"kind": "reading"})  # (a short flash write)
         counts["readings"] += 1
         try:
@@ -99,7 +100,6 @@ async def sensor(counts):
         except azure.SendError as e:  # offline or refused: the client reconnects, the readings wait
             print("  sending failed (%s): %d readings wait in the outbox" % (e, len(box)))
         # Until the next reading, or sooner when the interval changes or a reboot is asked.
-        wake.clear()
         try:
             await asyncio.wait_for(wake.wait(), state["interval"])
         except asyncio.TimeoutError:
