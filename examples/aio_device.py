@@ -113,6 +113,9 @@ async def main():
         print("connected to %s as %s; twin desired %s" % (client.host, client.device_id, twin["desired"]))
         await client.patch_twin_reported({"fw": "upy-azure", "interval": state["interval"]})
         await apply_desired(twin["desired"])
+        n = await box.flush(client, batch=16)  # readings kept from before a reset go first
+        if n:
+            print("sent %d readings kept in the outbox" % n)
     except azure.SendError as e:  # offline: readings wait in the outbox, the client keeps trying
         print("not connected (%s): readings go to the outbox" % e)
     counts = {"readings": 0, "sent": 0}

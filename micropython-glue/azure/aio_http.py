@@ -185,13 +185,13 @@ def __getattr__(name):
     return cls
 
 
-async def flush(box, client, a, b, sent, batch, max_events, room):
-    # Outbox.flush with an asyncio client (azure/outbox.py, which hands over
-    # the first batch's send): the same bookkeeping, each send awaited.
+async def flush(box, client, batch, max_events, room):
+    # Outbox.flush with an asyncio client (azure/outbox.py, which knows one
+    # by its lock): the same bookkeeping, each send awaited.
+    sent = 0
     while True:
-        await a
-        sent += box._sent(b)
         b = box._take(batch, max_events, sent, room)
         if b is None:
             return sent
-        a = client.send_batch(b[0])
+        await client.send_batch(b[0])
+        sent += box._sent(b)

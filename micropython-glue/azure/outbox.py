@@ -261,16 +261,16 @@ class Outbox:
         # A batch's bodies stay under half the client's request size limit
         # (the batch format adds framing and escapes).
         room = getattr(client, "max_size", 262144) // 2
+        if hasattr(client, "_lock"):  # an asyncio client (azure.aio): a coroutine, even with nothing queued
+            from .aio_http import flush
+
+            return flush(self, client, batch, max_events, room)
         sent = 0
         while True:
             b = self._take(batch, max_events, sent, room)
             if b is None:
                 return sent
-            a = client.send_batch(b[0])
-            if hasattr(a, "send"):  # an asyncio client's coroutine: the rest is one too
-                from .aio_http import flush
-
-                return flush(self, client, a, b, sent, batch, max_events, room)
+            client.send_batch(b[0])
             sent += self._sent(b)
 
     def _take(self, batch, max_events, sent, room):

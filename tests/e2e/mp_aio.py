@@ -113,6 +113,7 @@ async def basic():
                 await asyncio.sleep_ms(0)
             out["outbox_flushed"] = await box.flush(c, batch=10)
             out["outbox_left"] = len(box)
+            out["outbox_empty"] = await box.flush(c)  # (an awaitable with nothing queued too)
     s = client(aio.ServiceBusClient, SB)
     out["sb_send"] = await s.send("aio-sb", properties={"Label": "x"})
     m = await s.receive(timeout=5)

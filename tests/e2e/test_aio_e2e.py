@@ -95,7 +95,7 @@ class AioTest(unittest.TestCase):
         self.assertEqual(len(seqs), 100)
         self.assertEqual(len(set(seqs)), 100)
         self.assertIn(b"aio-b2", bodies)
-        self.assertEqual((r["outbox_flushed"], r["outbox_left"]), (25, 0))
+        self.assertEqual((r["outbox_flushed"], r["outbox_left"], r["outbox_empty"]), (25, 0, 0))
         self.assertEqual(sorted(b for b in bodies if b.startswith(b'{"outbox"')),
                          sorted(('{"outbox":%d}' % i).encode() for i in range(25)))
         self.assertEqual((r["sb_received"], r["sb_empty"]), ("aio-sb", True))
