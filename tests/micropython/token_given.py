@@ -111,11 +111,16 @@ for bad in (None, b"SharedAccessSignature sr=a&sig=b&se=1", "sr=a&sig=b&se=1",
         print("  ", type(e).__name__, e)
 print("  still", c.token_expires - T0)
 
-print("-- a key-holding client: token_expires once signed")
-c = make(cs=EH, script=[[ok()]])
+print("-- a key-holding client: token_expires once signed; set_token drops the key")
+c = make(cs=EH, script=[[ok(), ok()]])
 print("  before", c.token_expires)
 send(c)
 print("  after", c.token_expires - T0)
+c.set_token(PUB)
+path(c)
+send(c)
+sent(PUB)
+stats(c)
 
 print("-- bad connection strings with tokens")
 for cs in (EP + "SharedAccessSignature=;EntityPath=hub",
