@@ -80,7 +80,7 @@ def parse_connection_string(s, need_credential=True):
         _check_host(d["HostName"])
     else:
         raise ValueError(_E + "Endpoint= or HostName= is missing")
-    if need_credential or "SharedAccessSignature" in d:
+    if need_credential:
         _credential(d)
     return d
 
@@ -92,9 +92,15 @@ def client_args(kind, conn_str, kw):
     SharedAccessSignature= or the token= keyword (which wins), goes to the
     client as kw["token"]; the key is then neither needed nor kept."""
     token = kw.get("token")
-    cs = parse_connection_string(conn_str, token is None)
+    cs = parse_connection_string(conn_str, False)
+    sas = cs.get("SharedAccessSignature")
+    # The credential checked: the key's parts, a token beside a key, a token
+    # that token= overrides. A token used is checked by scope() below (one
+    # load of azure/_token.py, not two).
+    if token is None and sas is None or sas is not None and (token is not None or "SharedAccessKey" in cs):
+        _credential(cs)
     if token is None:
-        token = cs.get("SharedAccessSignature")
+        token = sas
     if token is not None:
         kw["token"] = token
         key = None, None
