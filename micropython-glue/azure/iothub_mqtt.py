@@ -184,13 +184,7 @@ class IoTHubMQTTClient(_Auth):
         self._core.lost()
 
     def _fail(self, exc):
-        s = self._sock
-        self._sock = None
-        if s is not None:
-            try:
-                s.close()
-            except OSError:
-                pass
+        self._drop()  # (failed() marks the session lost again: harmless)
         self._core.failed(exc, _cl.ticks_ms())  # raises when retrying cannot help
 
     def _open(self):
