@@ -62,6 +62,14 @@ def _rand32():
         return ticks_ms() & 0x3FFFFFFF
 
 
+def _text(b):
+    # An error text from the service, as text (its bytes' repr if not UTF-8).
+    try:
+        return str(b, "utf-8")
+    except (UnicodeError, ValueError):
+        return repr(b)
+
+
 # Property values sent as their str(). bool is no int subclass here; the
 # WiPy's firmware has no float at all (the name itself is a NameError).
 try:

@@ -23,7 +23,7 @@ import _azure
 from micropython import const
 
 import azure.client as C
-from .client import _Auth, SendError, _from_connection_string, _body, _props
+from .client import _Auth, SendError, _from_connection_string, _body, _props, _text
 from .response import Response, classify
 
 # Service REST details (docs/protocol.md). const(): compiled into the code
@@ -36,13 +36,6 @@ _CT_OCTETS = const("application/octet-stream")
 _CT_IOT_BATCH = const("application/vnd.microsoft.iothub.json")
 
 _MAX_SIZE_DEFAULT = const(262144)  # 256 KB: the Basic tier's limit
-
-
-def _text(b):
-    try:
-        return str(b, "utf-8")
-    except (UnicodeError, ValueError):
-        return repr(b)
 
 
 # One protocol, two drivers (issue #21). The request core (_Client._request)

@@ -23,7 +23,7 @@ import _azure
 import azure.client as _cl  # (a module: tests script its _rand32 and ticks_diff)
 from micropython import const
 
-from .client import SendError, _body, _props
+from .client import SendError, _body, _props, _text
 
 _DOWN = const(0)
 _CONNECTING = const(1)
@@ -454,7 +454,7 @@ class Session:
             return
         del self.reqs[rid]
         if status >= 300:
-            e[0] = TwinError(status, _text(payload))
+            e[0] = TwinError(status, _text(payload[:200]))
         elif e[5] != _PATCH:
             doc = _loads(payload)
             if not isinstance(doc, dict) or not isinstance(doc.get("desired"), dict):
@@ -527,9 +527,3 @@ def _loads(b):
     except ValueError:
         return _BAD
 
-
-def _text(b):
-    try:
-        return str(b[:200], "utf-8")
-    except (UnicodeError, ValueError):
-        return repr(b[:200])
