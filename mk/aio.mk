@@ -15,8 +15,13 @@
 #                     (tools/demo.sh) and the asyncio clients' end-to-end
 #                     flows run from there against the local endpoint
 #                     (tests/mip/test_mip_install.py)
-#                     MIP_DIRS=<dir>[:<dir>]: more mips to try (each a
-#                     directory with mip/__init__.py and its manifest.py)
+#                     Two mips: the one the stock interpreter freezes
+#                     (Debian's tree: 0.3.0) and MicroPython 1.25's own
+#                     (0.4.1, kept in tests/mip/mip-0.4.1: the Debian tree
+#                     lacks it and CI has no network to fetch it)
+#                     MIP_DIRS=<dir>[:<dir>]: the mips tried beside the frozen
+#                     one (each a directory with mip/__init__.py and its
+#                     manifest.py; default tests/mip/mip-0.4.1)
 #                     MIP_EXAMPLE=<command>: what runs once installed (default
 #                     tests/e2e/test_aio_example.py: examples/aio_device.py
 #                     end to end over MQTT, issue #21 item 8)
@@ -24,7 +29,7 @@
 UNIX_STOCK_BUILD := $(ROOT)/build/unix-stock
 UNIX_STOCK := $(UNIX_STOCK_BUILD)/micropython
 MIP_EXAMPLE ?=
-MIP_DIRS ?=
+MIP_DIRS ?= $(ROOT)/tests/mip/mip-0.4.1
 
 .PHONY: unix-stock mip-test aio-e2e
 
