@@ -8,14 +8,8 @@ twin (azure/aio_mqtt.py over azure/mqtt.py; azure/aio_http.py over
 azure/https.py's request core).
 """
 
-_LAZY = {"IoTHubMQTTClient": "aio_mqtt",
-         "EventHubClient": "aio_http", "ServiceBusClient": "aio_http", "IoTHubClient": "aio_http"}
-
-
 def __getattr__(name):
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(name)
+    # (no name table: aio_http's own __getattr__ refuses names it lacks)
     import azure
 
-    return getattr(azure._module(mod), name)
+    return getattr(azure._module("aio_mqtt" if name == "IoTHubMQTTClient" else "aio_http"), name)

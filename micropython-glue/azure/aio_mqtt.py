@@ -6,10 +6,14 @@ keep-alive, token renewal, backoff and CONNACK handling are all there, once).
 This file only moves bytes and time: asyncio streams
 (`asyncio.open_connection(host, port, ssl=ctx, server_hostname=...)`), one
 task that keeps the connection (connects, reconnects with the core's backoff,
-runs its timers) and, per connection, one task that reads. Every frame is
-written whole under one lock, by whichever task has bytes, so a task
-cancelled while awaiting `send` leaves no half-written frame: its event stays
-in the in-flight window and is acknowledged or resent like any other.
+runs its timers) and, per connection, one task that reads. Frames are
+written whole by one task at a time (whichever has bytes; a task that finds
+another writing leaves its frames to it). A task cancelled while awaiting
+`send` leaves no half-written frame: its event stays in the in-flight window
+and is acknowledged or resent like any other, and a write cut short drops
+the connection (the broker discards the partial packet; the core resends).
+No asyncio.Lock and no wait_for: on a Pico-class heap their modules cost
+more than this driver's own bookkeeping.
 Handlers may be plain functions or coroutines; each event's handler runs in
 a task of its own, so a handler may await the client (e.g. report a twin
 property from on_twin_patch). Loaded on first use; a board without asyncio
@@ -25,9 +29,10 @@ import azure.client as _cl
 from micropython import const
 
 from .client import SendError, _Auth, _from_connection_string
-from .mqtt import setup, event, renew_at, EV_MESSAGE, EV_METHOD, EV_PATCH
+from .mqtt import setup, event, renew_at, handler, handled, report
 from ._mbedtls import context, handshake_error
 
+_CONNECTING = const(1)
 _UP = const(2)
 
 
@@ -57,10 +62,13 @@ class IoTHubMQTTClient(_Auth):
               max_retries, backoff_base_ms, backoff_cap_ms, receive_max, max_size)
         _Auth.__init__(self, audience, key, key_name, key_is_base64, token, token_ttl)
         self._task = self._reader = self._w = None
-        self._shaken = False  # the connection's TLS handshake is over (a byte was read)
-        self._final = self._err = None
-        self._lock = asyncio.Lock()
+        self._writing = False  # a task is writing (the others leave their frames to it)
         self._ev = asyncio.Event()  # replaced on every change: set wakes every waiter
+
+    # Set only when something failed (class defaults keep a small board's
+    # instance dict a size smaller): the error that ends the client's task,
+    # the one that ended the connection.
+    _final = _err = None
 
     def __repr__(self):
         return "<aio.IoTHubMQTTClient %s/%s>" % (self.host, self.device_id)
@@ -82,18 +90,22 @@ class IoTHubMQTTClient(_Auth):
         """Starts the client's task and waits until connected (up to `timeout`
         s). Raises ConnectRefused, TLSError or SendError."""
         self._start()
-        start = _cl.ticks_ms()
-        while self._core.state != _UP:
-            if self._final is not None:
-                raise self._final
-            left = self._timeout * 1000 - _cl.ticks_diff(_cl.ticks_ms(), start)
-            if left <= 0:
-                e = getattr(self._core, "last_error", None)
-                raise SendError(None, "not connected within %d s%s" % (self._timeout, ": %s" % e if e else ""))
-            try:
-                await asyncio.wait_for_ms(self._ev.wait(), left)
-            except asyncio.TimeoutError:
-                pass
+        # Woken by every change, and at the deadline by an alarm task.
+        alarm = asyncio.create_task(self._alarm(self._timeout * 1000))
+        try:
+            while self._core.state != _UP:
+                if self._final is not None:
+                    raise self._final
+                if alarm.done():
+                    e = getattr(self._core, "last_error", None)
+                    raise SendError(None, "not connected within %d s%s" % (self._timeout, ": %s" % e if e else ""))
+                await self._ev.wait()
+        finally:
+            alarm.cancel()
+
+    async def _alarm(self, ms):
+        await asyncio.sleep_ms(ms)
+        self._notify()
 
     async def send(self, body, *, properties=None, content_type=None, timeout=None):
         """Sends one event at QoS 1; returns once PUBACKed, else raises
@@ -137,12 +149,10 @@ class IoTHubMQTTClient(_Auth):
         """Disconnects and stops the client's tasks; pending sends fail with SendError."""
         t, self._task = self._task, None
         if self._w is not None:
-            try:
-                async with self._lock:
-                    self._w.write(self._core.disconnect())
-                    await self._w.drain()
-            except Exception:
-                pass
+            # A clean close, unless another task is writing (then the
+            # connection just closes).
+            self._core.disconnect()
+            await self._flush()
         self._drop()
         if t is not None:
             t.cancel()
@@ -153,7 +163,8 @@ class IoTHubMQTTClient(_Auth):
 
     def _start(self):
         if self._task is None or self._task.done():
-            self._final = None
+            if self._final is not None:
+                self._final = None
             self._task = asyncio.create_task(self._run())
 
     def _notify(self):
@@ -183,37 +194,53 @@ class IoTHubMQTTClient(_Auth):
         return e
 
     async def _flush(self):
-        # Writes what the core queued: whole frames, one writer at a time.
-        async with self._lock:
-            w = self._w
-            if w is None:
-                return
-            out = self._core.take(_cl.ticks_ms())
-            if not out:
-                return
-            # Small frames in one write, one TLS record (as the blocking driver).
-            n = 0
-            for b in out:
-                n += len(b)
-            if n <= 1024:
-                buf = bytearray()
+        # Writes what the core queued, whole frames, until it has no more.
+        # One writer at a time (asyncio's Stream.drain is not reentrant): a
+        # task that finds another writing leaves its frames to it.
+        if self._writing:
+            return
+        self._writing = True
+        try:
+            while True:
+                w = self._w
+                out = self._core.take(_cl.ticks_ms()) if w else None
+                if not out:
+                    return
+                # Small frames in one write, one TLS record (as the blocking driver).
+                n = 0
                 for b in out:
-                    buf += b
-                out = (buf,)
-            try:
-                for b in out:
-                    w.write(b)
-                await w.drain()
-            except Exception as e:
-                self._broken(e)
+                    n += len(b)
+                if n <= 1024:
+                    buf = bytearray()
+                    for b in out:
+                        buf += b
+                    out = (buf,)
+                try:
+                    for b in out:
+                        w.write(b)
+                    await w.drain()
+                except asyncio.CancelledError:
+                    # The writing task was cancelled: a frame cut short ends
+                    # the connection (its events are resent); what others
+                    # queued is written by a task of its own.
+                    if w.out_buf:
+                        self._broken(OSError("a write was cancelled"), w)
+                    asyncio.create_task(self._flush())
+                    raise
+                except Exception as e:
+                    self._broken(e, w)
+        finally:
+            self._writing = False
 
-    def _broken(self, exc):
-        # The connection failed (seen by a reader or writer): the connection task handles it.
-        if self._w is not None:
-            # The handshake runs in the first write and read: mbedTLS's
-            # errors there (a failed verification is a ValueError, the others
-            # negative codes) are named as the blocking connect names them.
-            if not self._shaken and (isinstance(exc, ValueError) or (
+    def _broken(self, exc, w):
+        # Connection w failed (seen by a reader or writer): the connection
+        # task reconnects. (A writer may see it after a newer one opened.)
+        if self._w is w:
+            # The handshake runs in the first write and read, and ends before
+            # the CONNACK can come: mbedTLS's errors until then (a failed
+            # verification is a ValueError, the others negative codes) are
+            # named as the blocking connect names them.
+            if self._core.state == _CONNECTING and (isinstance(exc, ValueError) or (
                     isinstance(exc, OSError) and exc.args and isinstance(exc.args[0], int) and exc.args[0] < 0)):
                 exc = handshake_error(exc, self._connect_host, self._port, self._ca_certs, self.host)
             self._err = exc
@@ -227,6 +254,7 @@ class IoTHubMQTTClient(_Auth):
         if w is not None:
             try:
                 w.close()
+                w.s.close()  # (MicroPython's Stream.close() leaves its socket open)
             except Exception:
                 pass
         self._core.lost()
@@ -241,7 +269,6 @@ class IoTHubMQTTClient(_Auth):
         ctx = context(tls, self._ca_certs, self._verify)
         r, w = await asyncio.open_connection(self._connect_host, self._port, ssl=ctx, server_hostname=self.host)
         self._w = w
-        self._shaken = False
         c.begin(_cl.ticks_ms(), token, renew_at(self))
         self._reader = asyncio.create_task(self._read(r))
         await self._flush()
@@ -263,11 +290,10 @@ class IoTHubMQTTClient(_Auth):
                         continue
                     await self._open()
                 if c.tick(_cl.ticks_ms(), _cl.unix_time()):
-                    # A fresh token: DISCONNECT, then connect again at once.
-                    async with self._lock:
-                        if self._w is not None:
-                            self._w.write(c.disconnect())
-                            await self._w.drain()
+                    # A fresh token: DISCONNECT (unless another task is
+                    # writing), then connect again at once.
+                    c.disconnect()
+                    await self._flush()
                     self._drop()
                     continue
                 await self._flush()
@@ -306,9 +332,12 @@ class IoTHubMQTTClient(_Auth):
                     continue
                 if not n:
                     raise OSError("the broker closed the connection")
-                self._shaken = True
                 while n:
-                    c.feed(buf if n == len(buf) else memoryview(buf)[:n], _cl.ticks_ms())
+                    try:
+                        c.feed(buf if n == len(buf) else memoryview(buf)[:n], _cl.ticks_ms())
+                    except ValueError as e:  # a malformed fixed header: the stream cannot be trusted
+                        report(self, e)
+                        raise OSError("broker sent malformed data (%s)" % e)
                     # More already decrypted (a full buffer): take it without
                     # waiting on poll, which does not see TLS's own buffer.
                     n = r.s.readinto(buf) if n == len(buf) else 0
@@ -321,43 +350,15 @@ class IoTHubMQTTClient(_Auth):
         except Exception as e:
             if self._reader is asyncio.current_task():
                 self._reader = None
-                if isinstance(e, ValueError) and self._shaken:
-                    self._report(e)  # a malformed fixed header: the stream cannot be trusted
-                    e = OSError("broker sent malformed data (%s)" % e)
-                self._broken(e)  # (before a byte was read: the TLS handshake's)
+                self._broken(e, self._w)
 
     async def _handle(self, ev):
-        c = self._core
-        k = ev[0]
-        try:
-            if k == EV_MESSAGE:
-                if self.on_message:
-                    await _call(self.on_message, ev[1])
-                c.ack(ev[2])
-            elif k == EV_METHOD:
-                try:
-                    if self.on_method:
-                        status, payload = await _call(self.on_method, ev[1], ev[3])
-                    else:
-                        status, payload = 501, {"error": "no method handler"}
-                except Exception as e:
-                    status, payload = 500, {"error": "%s: %s" % (type(e).__name__, e)}
-                    self._report(e)
-                c.method_response(ev[2], status, payload)
-            elif k == EV_PATCH:
-                if self.on_twin_patch:
-                    await _call(self.on_twin_patch, ev[1])
-            else:
-                self._report(ev[1])
-        except Exception as e:  # a handler that raised: reported, the reader goes on
-            self._report(e)
+        f, a = handler(self, ev)
+        r = e = None
+        if f:
+            try:
+                r = await _call(f, *a)
+            except Exception as x:  # a handler that raised: reported, the reader goes on
+                e = x
+        handled(self, ev, f, r, e)
         await self._flush()
-
-    def _report(self, exc):
-        self.stats["errors"] += 1
-        if self.on_error:
-            self.on_error(exc)
-        else:
-            import sys
-
-            sys.print_exception(exc)

@@ -13,7 +13,7 @@ import azure.client as _cl  # (tests script its clock, sleep, jitter and transpo
 from micropython import const
 
 from .client import SendError, _Auth, _from_connection_string
-from .mqtt import setup, event, renew_at, EV_MESSAGE, EV_METHOD, EV_PATCH
+from .mqtt import setup, event, renew_at, handler, handled, report
 
 _UP = const(2)
 
@@ -139,9 +139,9 @@ class IoTHubMQTTClient(_Auth):
     def close(self):
         """Disconnects; pending sends and requests fail with SendError."""
         if self._sock is not None:
+            self._core.disconnect()
             try:
-                self._mode(2)
-                self._sock.write(self._core.disconnect())
+                self._write()
             except OSError:
                 pass
         self._drop()
@@ -221,8 +221,8 @@ class IoTHubMQTTClient(_Auth):
             self._read(wait_ms)
             if c.tick(_cl.ticks_ms(), _cl.unix_time()):
                 # Reconnect with a fresh token before this one expires.
-                self._mode(2)
-                self._sock.write(c.disconnect())
+                c.disconnect()
+                self._write()
                 self._drop()
                 return 0
             self._write()
@@ -231,7 +231,7 @@ class IoTHubMQTTClient(_Auth):
         except OSError as e:  # ConnectRefused, TLSError, socket errors, a dead connection
             self._fail(e)
         except ValueError as e:  # a malformed fixed header: the stream cannot be trusted
-            self._report(e)
+            report(self, e)
             self._fail(OSError("broker sent malformed data (%s)" % e))
         return self._dispatch()
 
@@ -308,46 +308,17 @@ class IoTHubMQTTClient(_Auth):
         while c.events:
             ev = c.events.pop(0)
             n += 1
-            k = ev[0]
-            if k == EV_MESSAGE:
+            f, a = handler(self, ev)
+            r = e = None
+            if f:
                 try:
-                    if self.on_message:
-                        self.on_message(ev[1])
-                    c.ack(ev[2])
-                except Exception as e:  # no PUBACK: IoT Hub delivers it again
-                    self._report(e)
-            elif k == EV_METHOD:
-                if self.on_method:
-                    try:
-                        status, payload = self.on_method(ev[1], ev[3])
-                    except Exception as e:
-                        status, payload = 500, {"error": "%s: %s" % (type(e).__name__, e)}
-                        self._report(e)
-                else:
-                    status, payload = 501, {"error": "no method handler"}
-                c.method_response(ev[2], status, payload)
-            elif k == EV_PATCH:
-                try:
-                    if self.on_twin_patch:
-                        self.on_twin_patch(ev[1])
-                except Exception as e:
-                    self._report(e)
-            else:
-                self._report(ev[1])
+                    r = f(*a)
+                except Exception as x:
+                    e = x
+            handled(self, ev, f, r, e)
         if n and self._sock is not None:
             try:
                 self._write()
             except OSError as e:
                 self._fail(e)
         return n
-
-    def _report(self, exc):
-        # Hostile input the core dropped, or a handler that raised: counted,
-        # given to on_error, else printed; the client carries on.
-        self.stats["errors"] += 1
-        if self.on_error:
-            self.on_error(exc)
-        else:
-            import sys
-
-            sys.print_exception(exc)

@@ -250,8 +250,8 @@ class Session:
             self._out.append(_azure.mqtt_packet(4, pid))
 
     def disconnect(self):
-        """The DISCONNECT packet (a clean close: the hub emits no will)."""
-        return _azure.mqtt_packet(14, 0)
+        """Queues DISCONNECT (a clean close: the hub emits no will)."""
+        self._out.append(_azure.mqtt_packet(14, 0))
 
     # -- timers ------------------------------------------------------------------
 
@@ -502,6 +502,54 @@ def setup(c, host, path, endpoint, ca_certs, insecure, keepalive, timeout, max_r
                              max_retries, (backoff_base_ms, backoff_cap_ms), receive_max, filters)
     c.stats = core.stats
     c.on_message = c.on_method = c.on_twin_patch = c.on_error = None
+
+
+def handler(c, ev):
+    """The user's handler for event ev and its arguments, for the driver to
+    call (or await); then give handled() what came of it. (None: no handler,
+    or no call: an EV_ERROR.)"""
+    k = ev[0]
+    if k == EV_METHOD:
+        return c.on_method, (ev[1], ev[3])
+    if k == EV_ERROR:
+        return None, None
+    return (c.on_message if k == EV_MESSAGE else c.on_twin_patch), (ev[1],)
+
+
+def handled(c, ev, f, r, exc):
+    """What the protocol does once handler f (None: none) returned r or
+    raised exc: a message is PUBACKed only once handled (else IoT Hub
+    delivers it again); a method is always answered (500 if its handler
+    raised or returned no (status, payload), 501 with no handler); what went
+    wrong is reported."""
+    k = ev[0]
+    if k == EV_METHOD:
+        try:
+            if exc is not None:
+                raise exc
+            status, payload = r if f else (501, {"error": "no method handler"})
+        except Exception as e:
+            exc = e
+            status, payload = 500, {"error": "%s: %s" % (type(e).__name__, e)}
+        c._core.method_response(ev[2], status, payload)
+    elif k == EV_ERROR:
+        exc = ev[1]
+    elif k == EV_MESSAGE and exc is None:
+        c._core.ack(ev[2])
+    if exc is not None:
+        report(c, exc)
+
+
+def report(c, exc):
+    # Hostile input the core dropped, or a handler that raised: counted,
+    # given to on_error, else printed; the client carries on.
+    c.stats["errors"] += 1
+    if c.on_error:
+        c.on_error(exc)
+    else:
+        import sys
+
+        sys.print_exception(exc)
 
 
 def renew_at(c):

@@ -261,7 +261,7 @@ class Outbox:
         # A batch's bodies stay under half the client's request size limit
         # (the batch format adds framing and escapes).
         room = getattr(client, "max_size", 262144) // 2
-        if hasattr(client, "_lock"):  # an asyncio client (azure.aio): a coroutine, even with nothing queued
+        if hasattr(client, "__aenter__"):  # an asyncio client (azure.aio): a coroutine, even with nothing queued
             from .aio_http import flush
 
             return flush(self, client, batch, max_events, room)

@@ -404,6 +404,8 @@ class _NowSock:
 class AStream:
     """One scripted connection as an asyncio stream (reader and writer)."""
 
+    out_buf = b""  # (asyncio's Stream: what drain() has yet to write; here writes are immediate)
+
     def __init__(self, conn):
         self.c = conn
         self.s = _NowSock(self)  # (the stream's socket: reads that do not wait)

@@ -75,6 +75,10 @@ async def main():
     async def on_method(name, payload):
         await asyncio.sleep_ms(1)
         print("  on_method", name, sorted_repr(payload))
+        if name == "boom":
+            raise RuntimeError("kaput")
+        if name == "shape":
+            return "not a (status, payload) pair"
         return 200, {"ok": name}
 
     async def on_twin_patch(p):
@@ -91,6 +95,10 @@ async def main():
     c.on_twin_patch = on_twin_patch
     c.on_message = on_message
     B.BROKER.push(publish("$iothub/methods/POST/reboot/?$rid=q1", '{"delay":1}'))
+    await asyncio.sleep_ms(50)
+    B.BROKER.push(publish("$iothub/methods/POST/boom/?$rid=q2", ''))
+    await asyncio.sleep_ms(50)
+    B.BROKER.push(publish("$iothub/methods/POST/shape/?$rid=q3", ''))
     await asyncio.sleep_ms(50)
     B.BROKER.push(publish("$iothub/twin/PATCH/properties/desired/?$version=9", '{"interval":3,"$version":9}'))
     await asyncio.sleep_ms(50)

@@ -65,12 +65,15 @@ def method(name, payload):
     print("  on_method", name, sorted_repr(payload))
     if name == "boom":
         raise RuntimeError("kaput")
+    if name == "shape":
+        return "not a (status, payload) pair"
     return 200, {"ok": True, "name": name}
 
 
 c.on_method = method
 B.BROKER.push(publish("$iothub/methods/POST/reboot/?$rid=a1", '{"delay":5}'))
 B.BROKER.push(publish("$iothub/methods/POST/boom/?$rid=a2", ""))
+B.BROKER.push(publish("$iothub/methods/POST/shape/?$rid=a4", ""))
 print("  poll ->", c.poll())
 c.on_method = None
 B.BROKER.push(publish("$iothub/methods/POST/x/?$rid=a3", "{}"))
