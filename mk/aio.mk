@@ -60,9 +60,9 @@ AIO_TESTS := aio-e2e mip-test
 #                       _azure.mpy and the package's .mpy from its flash into
 #                       the heap (a ROMFS image in the board's flash, read
 #                       through plain streams: tools/qemu_wipy.py --copy)
-#   make qemu-aio-test  tests/qemu-aio and tests/micropython/aio_http.py there
-#                       (asyncio with a 10 ms ticker; the async HTTPS clients
-#                       over scripted streams)
+#   make qemu-aio-test  tests/qemu-aio, tests/micropython/aio_http.py and
+#                       mqtt_aio.py there (asyncio with a 10 ms ticker; the
+#                       async HTTPS and MQTT clients over scripted streams)
 #   make qemu-aio-heap  what the package holds in that heap once sending,
 #                       blocking and azure.aio (bench/aio_heap.py)
 # The WiPy's builds and twin are untouched (their options are WIPY_CFLAGS).
@@ -88,7 +88,7 @@ qemu-aio: firmware-patches $(NATMOD_DIR)/armv6m/_azure.mpy wipy-lib | $(MPY_CROS
 qemu-aio-test: qemu-aio | deps
 	$(QEMU_AIO_TOOL) test --copy --board $(QEMU_AIO_BOARD) --elf $(QEMU_AIO_ELF) --romfs $(QEMU_AIO_ROMFS) \
 		--micropy-dir $(MICROPY_DIR) --results $(ROOT)/build/test-results/qemu-aio $(ROOT)/tests/qemu-aio \
-		$(ROOT)/tests/micropython/aio_http.py
+		$(ROOT)/tests/micropython/aio_http.py $(ROOT)/tests/micropython/mqtt_aio.py
 
 qemu-aio-heap: qemu-aio | deps
 	$(PY) bench/aio_report.py --heap-only --elf $(QEMU_AIO_ELF) --romfs $(QEMU_AIO_ROMFS) --micropy-dir $(MICROPY_DIR)

@@ -19,6 +19,7 @@ DEV_KEY = "ZGV2aWNlLWtleS0wMTIzNDU2Nzg5YWJjZGVm"
 IOT = "HostName=hub.azure-devices.net;DeviceId=dev1;SharedAccessKey=" + DEV_KEY
 now_ms = 0
 QUIET = False
+STALL = False  # asyncio streams (AStream) take no bytes: a drain waits
 RAND = 0x3FFFFFFF
 slept = [0]
 
@@ -404,7 +405,7 @@ class _NowSock:
 class AStream:
     """One scripted connection as an asyncio stream (reader and writer)."""
 
-    out_buf = b""  # (asyncio's Stream: what drain() has yet to write; here writes are immediate)
+    out_buf = b""  # (asyncio's Stream: what drain() has yet to write)
 
     def __init__(self, conn):
         self.c = conn
@@ -433,11 +434,19 @@ class AStream:
         return self._take(buf)
 
     def write(self, b):
-        self.c.write(b)
+        if STALL or self.out_buf:  # the network takes nothing: bytes wait in out_buf, as asyncio's Stream keeps them
+            self.out_buf += bytes(b)
+        else:
+            self.c.write(b)
 
     async def drain(self):
         import asyncio
 
+        while STALL and self.out_buf:
+            await asyncio.sleep_ms(5)
+        if self.out_buf:
+            self.c.write(self.out_buf)
+            self.out_buf = b""
         await asyncio.sleep_ms(0)
 
     def close(self):

@@ -130,6 +130,21 @@ async def main():
     B.BROKER.no_puback = False
     await call(c.send("after cancel"))
 
+    print("-- a task cancelled while its frame waits half-written: the connection goes, the event is resent")
+    n0, k0 = len(B.BROKER.telemetry), c.stats["connects"]
+    B.STALL = True
+    t = asyncio.create_task(c.send("stalled"))
+    await asyncio.sleep_ms(20)
+    print("  waiting to be written:", len(c._w.out_buf) > 0)
+    t.cancel()
+    try:
+        await t
+    except asyncio.CancelledError:
+        print("  cancelled; connection dropped:", c._w is None)
+    B.STALL = False
+    await call(c.send("after stall"))
+    print("  telemetry", [(t[1], t[2]) for t in B.BROKER.telemetry[n0:]], "reconnected", c.stats["connects"] - k0)
+
     print("-- send(timeout=1) with no PUBACK: SendError")
     B.BROKER.no_puback = True
     await call(c.send("lost?", timeout=1))
