@@ -26,7 +26,7 @@ try:
 except NameError:
     MODE = "aio"
 try:
-    PRELOAD  # True: asyncio's Stream, Lock and Event modules loaded before the baseline (an application that uses them)
+    PRELOAD  # True: asyncio's stream and event modules loaded before the baseline (an application that uses them)
 except NameError:
     PRELOAD = False
 
@@ -43,10 +43,15 @@ if MODE == "aio":
     # first use): before the baseline, as it is not the client's.
     asyncio.wait_for_ms
     if PRELOAD:
+        # asyncio's own modules that the client uses, each loaded on first
+        # use: its streams (asyncio.open_connection) and Event; what each costs.
         gc.collect()
         m0 = gc.mem_alloc()
-        asyncio.StreamReader, asyncio.Lock, asyncio.Event
-        gc.collect()
+        for name in ("StreamReader", "Event"):
+            m1 = gc.mem_alloc()
+            getattr(asyncio, name)
+            gc.collect()
+            print("PRELOAD_MODULE", name, gc.mem_alloc() - m1)
         print("PRELOAD", gc.mem_alloc() - m0)
 
 

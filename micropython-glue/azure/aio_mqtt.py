@@ -123,8 +123,9 @@ class IoTHubMQTTClient(_Auth):
         for ev in events:
             es.append(event(ev[0], ev[1] if len(ev) > 1 else None, None) if isinstance(ev, tuple)
                       else event(ev, None, None))
-        for i in range(len(es)):
-            es[i] = await self._publish(es[i][0], es[i][1], None)
+        for i in range(len(es)):  # queued as the window allows, written together
+            es[i] = await self._publish(es[i][0], es[i][1], None, False)
+        await self._flush()
         for e in es:
             await self._until(e)
         return len(es)
@@ -179,7 +180,7 @@ class IoTHubMQTTClient(_Auth):
         if e[0] is not True:
             raise e[0]
 
-    async def _publish(self, body, props, timeout):
+    async def _publish(self, body, props, timeout, flush=True):
         self._start()
         c = self._core
         limit = c.timeout_ms if timeout is None else timeout * 1000
@@ -187,10 +188,12 @@ class IoTHubMQTTClient(_Auth):
             e = c.publish(body, props, _cl.ticks_ms(), limit)
             if e is not None:
                 break
-            await self._ev.wait()  # the window is full: wait for a PUBACK
+            await self._flush()  # the window is full: what is queued goes, then wait for a PUBACK
+            await self._ev.wait()
             if self._final is not None:
                 raise self._final
-        await self._flush()
+        if flush:
+            await self._flush()
         return e
 
     async def _flush(self):
@@ -206,15 +209,6 @@ class IoTHubMQTTClient(_Auth):
                 out = self._core.take(_cl.ticks_ms()) if w else None
                 if not out:
                     return
-                # Small frames in one write, one TLS record (as the blocking driver).
-                n = 0
-                for b in out:
-                    n += len(b)
-                if n <= 1024:
-                    buf = bytearray()
-                    for b in out:
-                        buf += b
-                    out = (buf,)
                 try:
                     for b in out:
                         w.write(b)

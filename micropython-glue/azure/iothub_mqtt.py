@@ -253,18 +253,8 @@ class IoTHubMQTTClient(_Auth):
         if not out:
             return
         self._mode(2)  # blocking: a frame is written whole or the connection fails
-        # Small pieces go out in one write (one TLS record), as the HTTPS clients do.
-        n = 0
         for b in out:
-            n += len(b)
-        if n <= 1024:
-            buf = bytearray()  # (bodies may be memoryviews: the outbox's)
-            for b in out:
-                buf += b
-            self._sock.write(buf)
-        else:
-            for b in out:
-                self._sock.write(b)
+            self._sock.write(b)
 
     def _read(self, wait_ms):
         # Reads what has arrived, waiting up to about wait_ms (at most 1 s,

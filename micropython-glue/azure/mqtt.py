@@ -167,12 +167,28 @@ class Session:
             t.clear()
 
     def take(self, now):
-        """The bytes to write now (a list of bytes objects), or []."""
+        """What to write now, or []: a list of buffers, each one write. Small
+        frames are joined, up to 1 KB a buffer: one TLS record (29 bytes of
+        overhead) and one TCP segment for several packets, not one each."""
         out = self._out
-        if out:
-            self._out = []
-            self._last_tx = now
-        return out
+        if not out:
+            return out
+        self._out = []
+        self._last_tx = now
+        units = []
+        buf = bytearray()
+        for b in out:  # (bodies may be memoryviews: the outbox's)
+            if len(buf) + len(b) > 1024:
+                if buf:
+                    units.append(buf)
+                    buf = bytearray()
+                if len(b) > 1024:  # a large body: written as it is, not copied
+                    units.append(b)
+                    continue
+            buf += b
+        if buf:
+            units.append(buf)
+        return units
 
     # -- requests from the application ------------------------------------------
 
