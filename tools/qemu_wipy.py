@@ -84,7 +84,7 @@ def qemu_cmd(elf, romfs, board=BOARD):
             "-device loader,file=%s,addr=%#x" % (system, machine, extra, elf, romfs, addr))
 
 
-def build_romfs(out, lib, fakes, micropy_dir, add=(), overlay=None):
+def build_romfs(out, lib, fakes, micropy_dir, add=(), overlay=None, compile_fakes=False):
     sys.path.insert(0, os.path.join(micropy_dir, "tools", "mpremote"))
     from mpremote.romfs import make_romfs
 
@@ -99,6 +99,15 @@ def build_romfs(out, lib, fakes, micropy_dir, add=(), overlay=None):
             if name.endswith(".py"):
                 with open(os.path.join(overlay, name)) as src, open(os.path.join(tmp, "lib", name), "a") as dst:
                     dst.write("\n" + src.read())
+        if compile_fakes:
+            # The stand-ins as bytecode: compiling them on the board takes more
+            # of a small heap than the tests and leaves it fragmented.
+            mpy_cross = os.path.join(micropy_dir, "mpy-cross", "build", "mpy-cross")
+            for name in sorted(os.listdir(os.path.join(tmp, "lib"))):
+                if name.endswith(".py"):
+                    src = os.path.join(tmp, "lib", name)
+                    subprocess.run([mpy_cross, "-o", src[:-3] + ".mpy", "-s", name, src], check=True)
+                    os.remove(src)
         with contextlib.redirect_stdout(io.StringIO()):
             img = make_romfs(tmp, mpy_cross=False)
     with open(out, "wb") as f:
@@ -132,6 +141,7 @@ def main():
     r.add_argument("--micropy-dir", required=True)
     r.add_argument("--add", action="append", default=[], help="a file to put in /flash/lib too")
     r.add_argument("--overlay", help="a directory of .py files appended to the fakes of the same name")
+    r.add_argument("--compile-fakes", action="store_true", help="the fakes (and --add files) as .mpy, compiled here")
     t = sub.add_parser("test")
     t.add_argument("--elf", required=True)
     t.add_argument("--romfs", required=True)
@@ -150,7 +160,7 @@ def main():
     a = ap.parse_args()
 
     if a.cmd == "romfs":
-        build_romfs(a.out, a.lib, a.fakes, a.micropy_dir, a.add, a.overlay)
+        build_romfs(a.out, a.lib, a.fakes, a.micropy_dir, a.add, a.overlay, a.compile_fakes)
         return 0
     tests_dir = os.path.join(a.micropy_dir, "tests")
     with tempfile.TemporaryDirectory() as tmp:

@@ -29,19 +29,11 @@ import azure.client as _cl
 from micropython import const
 
 from .client import SendError, _Auth, _from_connection_string
-from .mqtt import setup, event, renew_at, handler, handled, report
+from .mqtt import setup, event, events as events_, renew_at, handler, handled, report
 from ._mbedtls import context, handshake_error
 
 _CONNECTING = const(1)
 _UP = const(2)
-
-
-async def _call(f, *a):
-    # A handler may be a plain function or a coroutine function.
-    r = f(*a)
-    if hasattr(r, "send"):  # a coroutine
-        r = await r
-    return r
 
 
 class IoTHubMQTTClient(_Auth):
@@ -90,7 +82,8 @@ class IoTHubMQTTClient(_Auth):
         """Starts the client's task and waits until connected (up to `timeout`
         s). Raises ConnectRefused, TLSError or SendError."""
         self._start()
-        # Woken by every change, and at the deadline by an alarm task.
+        # Woken by every change, and at the deadline by an alarm task (the
+        # connection task may be waiting on the network itself).
         alarm = asyncio.create_task(self._alarm(self._timeout * 1000))
         try:
             while self._core.state != _UP:
@@ -103,28 +96,21 @@ class IoTHubMQTTClient(_Auth):
         finally:
             alarm.cancel()
 
-    async def _alarm(self, ms):
-        await asyncio.sleep_ms(ms)
-        self._notify()
-
     async def send(self, body, *, properties=None, content_type=None, timeout=None):
         """Sends one event at QoS 1; returns once PUBACKed, else raises
-        SendError (timeout: seconds, default the client's)."""
+        SendError (timeout: seconds, default the client's; waiting for room
+        in the in-flight window included)."""
         b, p = event(body, properties, content_type)
-        e = await self._publish(b, p, timeout)
-        await self._until(e)
+        await self._until(await self._publish(b, p, timeout))
 
-    async def send_batch(self, events):
+    async def send_batch(self, events, *, timeout=None):
         """Sends a list of events (bodies or (body, properties)), up to 16 in
-        flight at once; returns how many once all were acknowledged."""
-        if not isinstance(events, (list, tuple)):
-            raise TypeError("events must be a list")
-        es = []  # every event checked before any is queued
-        for ev in events:
-            es.append(event(ev[0], ev[1] if len(ev) > 1 else None, None) if isinstance(ev, tuple)
-                      else event(ev, None, None))
+        flight at once; returns how many once all were acknowledged, else
+        raises SendError (timeout: seconds for the whole batch)."""
+        es = events_(events)
+        start = None if timeout is None else _cl.ticks_ms()  # (else each event's own timeout)
         for i in range(len(es)):  # queued as the window allows, written together
-            es[i] = await self._publish(es[i][0], es[i][1], None, False)
+            es[i] = await self._publish(es[i][0], es[i][1], timeout, start, False)
         await self._flush()
         for e in es:
             await self._until(e)
@@ -180,16 +166,33 @@ class IoTHubMQTTClient(_Auth):
         if e[0] is not True:
             raise e[0]
 
-    async def _publish(self, body, props, timeout, flush=True):
-        self._start()
+    async def _alarm(self, ms):
+        await asyncio.sleep_ms(ms)
+        self._notify()
+
+    async def _publish(self, body, props, timeout, start=None, flush=True):
+        # Queues one event, due `timeout` s (the client's by default) after
+        # `start` (now by default).
         c = self._core
-        limit = c.timeout_ms if timeout is None else timeout * 1000
+        if start is None:
+            start = _cl.ticks_ms()
+        if timeout is not None and not timeout > 0:  # (TypeError for a non-number)
+            raise ValueError("timeout must be > 0 seconds")
+        limit = c.timeout_ms if timeout is None else int(timeout * 1000)
+        self._start()
         while True:
-            e = c.publish(body, props, _cl.ticks_ms(), limit)
+            left = limit - _cl.ticks_diff(_cl.ticks_ms(), start)
+            if left <= 0:
+                raise SendError(None, "not sent within %s s: the in-flight window stayed full" % (limit / 1000))
+            e = c.publish(body, props, start, limit)  # (due limit ms after start)
             if e is not None:
                 break
-            await self._flush()  # the window is full: what is queued goes, then wait for a PUBACK
-            await self._ev.wait()
+            # The window is full: what is queued goes, then wait for a PUBACK
+            # (one may come while writing: the event is taken before) or the
+            # connection task's tick, at least once a second.
+            ev = self._ev
+            await self._flush()
+            await ev.wait()
             if self._final is not None:
                 raise self._final
         if flush:
@@ -273,8 +276,15 @@ class IoTHubMQTTClient(_Auth):
         while True:
             try:
                 if self._w is None:
-                    if self._err is not None and self._failed():
-                        return
+                    e = self._err
+                    if e is not None:
+                        self._err = None
+                        try:  # the core decides: back off and retry, or (final) raise
+                            c.failed(e, _cl.ticks_ms())
+                        except Exception as f:  # everything pending failed: the task ends
+                            self._final = f
+                            self._notify()
+                            return
                     now = _cl.ticks_ms()
                     c.tick(now, _cl.unix_time())  # deadlines run while disconnected too
                     self._notify()
@@ -300,18 +310,6 @@ class IoTHubMQTTClient(_Auth):
             except Exception as e:  # opening failed, or the timers found the connection dead
                 self._err = e
                 self._drop()
-
-    def _failed(self):
-        # The core decides: back off and retry, or (final) everything pending fails and the task ends.
-        e, self._err = self._err, None
-        try:
-            self._core.failed(e, _cl.ticks_ms())
-        except Exception as f:
-            self._final = f
-            self._notify()
-            return True
-        self._notify()
-        return False
 
     async def _read(self, r):
         # One connection's reader: bytes to the core, events to handler tasks.
@@ -351,7 +349,9 @@ class IoTHubMQTTClient(_Auth):
         r = e = None
         if f:
             try:
-                r = await _call(f, *a)
+                r = f(*a)
+                if hasattr(r, "send"):  # a coroutine function's
+                    r = await r
             except Exception as x:  # a handler that raised: reported, the reader goes on
                 e = x
         handled(self, ev, f, r, e)

@@ -13,7 +13,7 @@ import azure.client as _cl  # (tests script its clock, sleep, jitter and transpo
 from micropython import const
 
 from .client import SendError, _Auth, _from_connection_string
-from .mqtt import setup, event, renew_at, handler, handled, report
+from .mqtt import setup, event, events as events_, renew_at, handler, handled, report
 
 _UP = const(2)
 
@@ -94,13 +94,7 @@ class IoTHubMQTTClient(_Auth):
         """Sends a list of events (each a body or (body, properties)), all
         in flight at once (up to 16 unacknowledged); returns how many once
         every one was acknowledged, else raises SendError."""
-        if not isinstance(events, (list, tuple)):
-            raise TypeError("events must be a list")
-        # Every event checked before any is queued.
-        es = []
-        for ev in events:
-            es.append(event(ev[0], ev[1] if len(ev) > 1 else None, None) if isinstance(ev, tuple)
-                      else event(ev, None, None))
+        es = events_(events)
         for i in range(len(es)):
             es[i] = self._publish(es[i][0], es[i][1], None)
         for e in es:

@@ -573,6 +573,16 @@ def renew_at(c):
     return None if c._given else c._renew_at
 
 
+def events(evs):
+    # send_batch's list (bodies or (body, properties)): every event checked before any is queued.
+    if not isinstance(evs, (list, tuple)):
+        raise TypeError("events must be a list")
+    es = []
+    for ev in evs:
+        es.append(event(ev[0], ev[1] if len(ev) > 1 else None, None) if isinstance(ev, tuple) else event(ev, None, None))
+    return es
+
+
 def event(body, properties, content_type):
     body = _body(body)
     props = _props(properties)

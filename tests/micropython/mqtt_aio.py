@@ -14,6 +14,7 @@ except (ImportError, AttributeError):
     raise SystemExit
 
 from mqtt_broker import publish, sorted_repr, pkt
+import time
 
 
 async def call(aw):
@@ -148,7 +149,22 @@ async def main():
     print("-- send(timeout=1) with no PUBACK: SendError")
     B.BROKER.no_puback = True
     await call(c.send("lost?", timeout=1))
+    print("-- send_batch(timeout=1) with no PUBACK: SendError for the batch; a send waiting for room in the full window")
+    B.QUIET = True
+    t0 = time.ticks_ms()
+    t = asyncio.create_task(c.send_batch(["w%d" % i for i in range(20)], timeout=1))
+    await asyncio.sleep_ms(100)
+    print("  in flight", len(c._core.inflight))
+    await call(c.send("no room", timeout=3 / 10))  # (not 0.3: the float-less twins compile this file, then skip it)
+    await call(t)
+    print("  within about a second:", time.ticks_diff(time.ticks_ms(), t0) < 2500)
+    for bad in (0, -1, "5"):
+        await call(c.send("x", timeout=bad))
+        await call(c.send_batch(["x"], timeout=bad))
+    B.QUIET = False
     B.BROKER.no_puback = False
+    while c._core.inflight:  # (the window's entries fail at their deadlines)
+        await asyncio.sleep_ms(50)
 
     print("-- a malformed remaining length: reconnect, and sending goes on")
     B.BROKER.push(b"\x30\xff\xff\xff\xff\x01")
