@@ -138,12 +138,19 @@ class _Async:
         (its connection closed: nothing half-written is reused). An event
         whose answer did not come in time may have been stored: at least
         once, as on any timeout."""
-        if timeout is not None and not timeout > 0:  # (TypeError for a non-number)
-            raise ValueError("timeout must be > 0 seconds")
+        _check(timeout)
         from .https import _Client
 
-        a = _Client.send(self, body, properties=properties, partition_key=partition_key, content_type=content_type)
-        return a if timeout is None else _within(a, timeout)
+        return _within(_Client.send(self, body, properties=properties, partition_key=partition_key,
+                                    content_type=content_type), timeout)
+
+    def send_batch(self, events, *, timeout=None):
+        """`await c.send_batch(events)`: the blocking client's send_batch;
+        `timeout` as send's, for the whole batch."""
+        _check(timeout)
+        from .https import _Client
+
+        return _within(_Client.send_batch(self, events), timeout)
 
     def close(self):
         """Closes the connection (the next request opens a new one); `await
@@ -164,7 +171,16 @@ class _Async:
         self.close()
 
 
-async def _within(a, timeout):
+def _check(timeout):
+    if timeout is not None and not timeout > 0:  # (TypeError for a non-number)
+        raise ValueError("timeout must be > 0 seconds")
+
+
+def _within(a, timeout):
+    return a if timeout is None else _timed(a, timeout)
+
+
+async def _timed(a, timeout):
     try:
         return await asyncio.wait_for_ms(a, int(timeout * 1000))
     except asyncio.TimeoutError:

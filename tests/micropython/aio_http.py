@@ -214,15 +214,28 @@ async def within(c):
     r.append(["closed", c._sock is None, opened[0].closed])
     r.append(await c.send("after", timeout=5))
     for bad in (0, -1, "5"):
-        try:
-            c.send("x", timeout=bad)
-        except (TypeError, ValueError) as e:
-            r.append(type(e).__name__)
+        for f in (c.send, c.send_batch):
+            try:
+                f(["x"] if f == c.send_batch else "x", timeout=bad)
+            except (TypeError, ValueError) as e:
+                r.append(type(e).__name__)
     return r
 
 
 a = asynchronous([[(3000, CREATED)], [CREATED]], within)
 print("send timeout", a[0], "connections", len(a[1]), a[1][1].split(b"\r\n")[-1], "requests", a[2]["requests"])
+
+
+# send_batch(..., timeout=): the same, for the whole batch.
+async def batch_within(c):
+    try:
+        await c.send_batch(["a", "b"], timeout=1)
+    except azure.SendError as e:
+        return "%s %s" % (type(e).__name__, e)
+
+
+a = asynchronous([[(3000, CREATED)]], batch_within)
+print("send_batch timeout", a[0], "connections", len(a[1]))
 
 
 async def waiting(c):
