@@ -23,11 +23,6 @@ except ImportError:
     _poll = None
 
 
-class _Final(Exception):
-    # Carries a token error out of _step's handlers untouched.
-    pass
-
-
 class IoTHubMQTTClient(_Auth):
     """One IoT Hub device (or module) over MQTT: telemetry (QoS 1), the
     device twin, direct methods and cloud-to-device messages.
@@ -181,13 +176,8 @@ class IoTHubMQTTClient(_Auth):
         self._drop()  # (failed() marks the session lost again: harmless)
         self._core.failed(exc, _cl.ticks_ms())  # raises when retrying cannot help
 
-    def _open(self):
+    def _open(self, token):
         c = self._core
-        try:
-            token = self._current_token()
-        except Exception as e:  # an unset clock (ValueError), an expired given token (SendError 401): final
-            c.abandon(e)
-            raise _Final(e)
         self._sock = s = _cl.transport.connect(self._connect_host, self._port, self.host, self._ca_certs,
                                                self._verify, self._timeout)
         self._t = 2
@@ -202,15 +192,22 @@ class IoTHubMQTTClient(_Auth):
         the first byte), run the timers and the handlers. Returns how many
         events were handled."""
         c = self._core
+        token = None
+        if self._sock is None:
+            now = _cl.ticks_ms()
+            c.tick(now, _cl.unix_time())  # deadlines run while disconnected too
+            d = c.wait_ms(now)
+            if d:
+                _cl.sleep_ms(min(d, wait_ms, 1000))
+                return 0
+            try:  # (outside the handlers below: these are not connection failures)
+                token = self._current_token()
+            except Exception as e:  # an unset clock (ValueError), an expired given token (SendError 401): final
+                c.abandon(e)
+                raise
         try:
-            if self._sock is None:
-                now = _cl.ticks_ms()
-                c.tick(now, _cl.unix_time())  # deadlines run while disconnected too
-                d = c.wait_ms(now)
-                if d:
-                    _cl.sleep_ms(min(d, wait_ms, 1000))
-                    return 0
-                self._open()
+            if token is not None:
+                self._open(token)
             self._write()
             self._read(wait_ms)
             if c.tick(_cl.ticks_ms(), _cl.unix_time()):
@@ -220,8 +217,6 @@ class IoTHubMQTTClient(_Auth):
                 self._drop()
                 return 0
             self._write()
-        except _Final as e:
-            raise e.args[0]
         except OSError as e:  # ConnectRefused, TLSError, socket errors, a dead connection
             self._fail(e)
         except ValueError as e:  # a malformed fixed header: the stream cannot be trusted

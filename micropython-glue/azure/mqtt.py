@@ -176,18 +176,16 @@ class Session:
         self._out = []
         self._last_tx = now
         units = []
-        buf = bytearray()
+        buf = None
         for b in out:  # (bodies may be memoryviews: the outbox's)
-            if len(buf) + len(b) > 1024:
-                if buf:
-                    units.append(buf)
-                    buf = bytearray()
-                if len(b) > 1024:  # a large body: written as it is, not copied
-                    units.append(b)
-                    continue
-            buf += b
-        if buf:
-            units.append(buf)
+            if buf is not None and len(buf) + len(b) <= 1024:
+                buf += b  # (in place: units holds it)
+            elif len(b) > 1024:  # a large body: written as it is, not copied
+                units.append(b)
+                buf = None
+            else:
+                buf = bytearray(b)
+                units.append(buf)
         return units
 
     # -- requests from the application ------------------------------------------
