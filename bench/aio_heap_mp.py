@@ -246,6 +246,7 @@ async def aio():
         await asyncio.sleep_ms(10)
         if conn.answers:
             break
+    await asyncio.sleep_ms(100)  # quiet: the tasks the answer started have ended (the blocking run is quiet too)
     done(c, conn, twin, conn.answers)
     del twin, conn
     gc.collect()

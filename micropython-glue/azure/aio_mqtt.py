@@ -57,10 +57,9 @@ class IoTHubMQTTClient(_Auth):
         self._writing = False  # a task is writing (the others leave their frames to it)
         self._ev = asyncio.Event()  # replaced on every change: set wakes every waiter
 
-    # Set only when something failed (class defaults keep a small board's
-    # instance dict a size smaller): the error that ends the client's task,
-    # the one that ended the connection.
-    _final = _err = None
+    # Set only when something failed for good (a class default keeps a
+    # small board's instance dict a size smaller): what ends the client's task.
+    _final = None
 
     def __repr__(self):
         return "<aio.IoTHubMQTTClient %s/%s>" % (self.host, self.device_id)
@@ -82,19 +81,16 @@ class IoTHubMQTTClient(_Auth):
         """Starts the client's task and waits until connected (up to `timeout`
         s). Raises ConnectRefused, TLSError or SendError."""
         self._start()
-        # Woken by every change, and at the deadline by an alarm task (the
-        # connection task may be waiting on the network itself).
-        alarm = asyncio.create_task(self._alarm(self._timeout * 1000))
-        try:
-            while self._core.state != _UP:
-                if self._final is not None:
-                    raise self._final
-                if alarm.done():
-                    e = getattr(self._core, "last_error", None)
-                    raise SendError(None, "not connected within %d s%s" % (self._timeout, ": %s" % e if e else ""))
-                await self._ev.wait()
-        finally:
-            alarm.cancel()
+        start = _cl.ticks_ms()
+        # Woken by every change, and at least once a second by the connection
+        # task (which never waits on the network: see _kick).
+        while self._core.state != _UP:
+            if self._final is not None:
+                raise self._final
+            if _cl.ticks_diff(_cl.ticks_ms(), start) >= self._timeout * 1000:
+                e = getattr(self._core, "last_error", None)
+                raise SendError(None, "not connected within %d s%s" % (self._timeout, ": %s" % e if e else ""))
+            await self._ev.wait()
 
     async def send(self, body, *, properties=None, content_type=None, timeout=None):
         """Sends one event at QoS 1; returns once PUBACKed, else raises
@@ -119,28 +115,17 @@ class IoTHubMQTTClient(_Auth):
     def get_twin(self):
         """The device twin: {"desired": {...}, "reported": {...}}. Raises TwinError."""
         c = self._core
-        return self._twin(c.twin_get(_cl.ticks_ms(), c.timeout_ms))
+        return self._until(c.twin_get(_cl.ticks_ms(), c.timeout_ms), True)
 
     def patch_twin_reported(self, patch):
         """Updates reported properties; returns the new reported $version."""
         c = self._core
-        return self._twin(c.twin_patch(patch, _cl.ticks_ms(), c.timeout_ms))
-
-    async def _twin(self, e):
-        self._start()
-        await self._flush()
-        await self._until(e)
-        return e[1]
+        return self._until(c.twin_patch(patch, _cl.ticks_ms(), c.timeout_ms), True)
 
     async def close(self):
         """Disconnects and stops the client's tasks; pending sends fail with SendError."""
         t, self._task = self._task, None
-        if self._w is not None:
-            # A clean close, unless another task is writing (then the
-            # connection just closes).
-            self._core.disconnect()
-            await self._flush()
-        self._drop()
+        self._bye()
         if t is not None:
             t.cancel()
         self._core.abandon(SendError(None, "client closed"))
@@ -159,16 +144,18 @@ class IoTHubMQTTClient(_Auth):
         self._ev = asyncio.Event()
         ev.set()
 
-    async def _until(self, e):
-        # Waits until the entry is done (the core fails it at its deadline).
+    async def _until(self, e, start=False):
+        # Waits until the entry is done (the core fails it at its deadline);
+        # its result. start: a request just queued (the client's task
+        # started if it is not, what was queued written).
+        if start:
+            self._start()
+            self._kick()
         while e[0] is None:
             await self._ev.wait()
         if e[0] is not True:
             raise e[0]
-
-    async def _alarm(self, ms):
-        await asyncio.sleep_ms(ms)
-        self._notify()
+        return e[1]
 
     async def _publish(self, body, props, timeout, start=None, flush=True):
         # Queues one event, due `timeout` s (the client's by default) after
@@ -181,9 +168,8 @@ class IoTHubMQTTClient(_Auth):
         limit = c.timeout_ms if timeout is None else int(timeout * 1000)
         self._start()
         while True:
-            left = limit - _cl.ticks_diff(_cl.ticks_ms(), start)
-            if left <= 0:
-                raise SendError(None, "not sent within %s s: the in-flight window stayed full" % (limit / 1000))
+            if _cl.ticks_diff(_cl.ticks_ms(), start) >= limit:
+                raise SendError(None, "not sent within %s s (window full)" % (limit / 1000))
             e = c.publish(body, props, start, limit)  # (due limit ms after start)
             if e is not None:
                 break
@@ -229,21 +215,38 @@ class IoTHubMQTTClient(_Auth):
         finally:
             self._writing = False
 
-    def _broken(self, exc, w):
-        # Connection w failed (seen by a reader or writer): the connection
-        # task reconnects. (A writer may see it after a newer one opened.)
-        if self._w is w:
-            # The handshake runs in the first write and read, and ends before
-            # the CONNACK can come: mbedTLS's errors until then (a failed
-            # verification is a ValueError, the others negative codes) are
-            # named as the blocking connect names them.
-            if self._core.state == _CONNECTING and (isinstance(exc, ValueError) or (
-                    isinstance(exc, OSError) and exc.args and isinstance(exc.args[0], int) and exc.args[0] < 0)):
-                exc = handshake_error(exc, self._connect_host, self._port, self._ca_certs, self.host)
-            self._err = exc
-            self._drop()
+    def _kick(self):
+        # What the core queued, written by a task of its own: the connection
+        # task keeps running the timers (a CONNACK or PINGRESP deadline
+        # ends a connection whose writes stalled).
+        if self._core._out and not self._writing:
+            asyncio.create_task(self._flush())
 
-    def _drop(self):
+    def _bye(self):
+        # DISCONNECT (a clean close) if no task is writing, then the
+        # connection closes: written at once, without waiting to drain.
+        c = self._core
+        if self._w is not None and not self._writing:
+            c.disconnect()
+            for b in c.take(_cl.ticks_ms()):
+                self._w.write(b)
+        self._broken(None, self._w)
+
+    def _broken(self, exc, w):
+        # Connection w failed with exc (None: closed on purpose) as a reader,
+        # writer or the connection task saw it: the connection task
+        # reconnects. (A writer may see it after a newer one opened: ignored.)
+        if self._w is not w:
+            return
+        # The handshake runs in the first write and read, and ends before the
+        # CONNACK can come: mbedTLS's errors until then (a failed
+        # verification is a ValueError, the others negative codes) are named
+        # as the blocking connect names them.
+        if self._core.state == _CONNECTING and (isinstance(exc, ValueError) or (
+                isinstance(exc, OSError) and exc.args and isinstance(exc.args[0], int) and exc.args[0] < 0)):
+            exc = handshake_error(exc, self._connect_host, self._port, self._ca_certs, self.host)
+        # The connection goes: its reader stops, its socket closes, the
+        # session knows.
         w, self._w = self._w, None
         r, self._reader = self._reader, None
         if r is not None:
@@ -254,21 +257,25 @@ class IoTHubMQTTClient(_Auth):
                 w.s.close()  # (MicroPython's Stream.close() leaves its socket open)
             except Exception:
                 pass
-        self._core.lost()
+        if exc is None:
+            self._core.lost()
+        else:
+            try:  # the core decides: back off and retry, or (final) raise
+                self._core.failed(exc, _cl.ticks_ms())
+            except Exception as f:
+                self._final = f
+        self._notify()
 
     async def _open(self):
         c = self._core
         token = self._current_token()  # an expired given token: SendError(401), final
-        try:
-            import tls
-        except ImportError:  # (older ports: the same API under ssl)
-            import ssl as tls
-        ctx = context(tls, self._ca_certs, self._verify)
+        # (transport's tls, else older ports' ssl: the same API)
+        ctx = context(_cl.transport.tls or __import__("ssl"), self._ca_certs, self._verify)
         r, w = await asyncio.open_connection(self._connect_host, self._port, ssl=ctx, server_hostname=self.host)
         self._w = w
         c.begin(_cl.ticks_ms(), token, renew_at(self))
         self._reader = asyncio.create_task(self._read(r))
-        await self._flush()
+        self._kick()
 
     async def _run(self):
         # The connection's life: connect (with the core's backoff), timers, reconnect.
@@ -276,15 +283,8 @@ class IoTHubMQTTClient(_Auth):
         while True:
             try:
                 if self._w is None:
-                    e = self._err
-                    if e is not None:
-                        self._err = None
-                        try:  # the core decides: back off and retry, or (final) raise
-                            c.failed(e, _cl.ticks_ms())
-                        except Exception as f:  # everything pending failed: the task ends
-                            self._final = f
-                            self._notify()
-                            return
+                    if self._final is not None:  # everything pending failed: the task ends
+                        return
                     now = _cl.ticks_ms()
                     c.tick(now, _cl.unix_time())  # deadlines run while disconnected too
                     self._notify()
@@ -294,13 +294,9 @@ class IoTHubMQTTClient(_Auth):
                         continue
                     await self._open()
                 if c.tick(_cl.ticks_ms(), _cl.unix_time()):
-                    # A fresh token: DISCONNECT (unless another task is
-                    # writing), then connect again at once.
-                    c.disconnect()
-                    await self._flush()
-                    self._drop()
+                    self._bye()  # a fresh token: connect again at once
                     continue
-                await self._flush()
+                self._kick()
                 self._notify()  # (the timers may have failed a late entry)
                 # Until the next timer (at most 1 s): a dropped connection is
                 # seen then (a plain sleep holds less than waiting on an event).
@@ -308,8 +304,7 @@ class IoTHubMQTTClient(_Auth):
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # opening failed, or the timers found the connection dead
-                self._err = e
-                self._drop()
+                self._broken(e, self._w)
 
     async def _read(self, r):
         # One connection's reader: bytes to the core, events to handler tasks.
@@ -336,7 +331,7 @@ class IoTHubMQTTClient(_Auth):
                 while c.events:
                     asyncio.create_task(self._handle(c.events.pop(0)))
                 self._notify()
-                await self._flush()
+                self._kick()  # (PUBACKs for messages, method answers: the reader reads on)
         except asyncio.CancelledError:
             raise
         except Exception as e:
@@ -355,4 +350,4 @@ class IoTHubMQTTClient(_Auth):
             except Exception as x:  # a handler that raised: reported, the reader goes on
                 e = x
         handled(self, ev, f, r, e)
-        await self._flush()
+        self._kick()
