@@ -29,7 +29,7 @@ import azure.client as _cl
 from micropython import const
 
 from .client import SendError, _Auth, _from_connection_string
-from .mqtt import setup, event, events as events_, renew_at, handler, handled, report
+from .mqtt import setup, event, events as events_, renew_at, handler, handled
 from ._mbedtls import context, handshake_error
 
 _CONNECTING = const(1)
@@ -320,11 +320,7 @@ class IoTHubMQTTClient(_Auth):
                 if not n:
                     raise OSError("the broker closed the connection")
                 while n:
-                    try:
-                        c.feed(buf if n == len(buf) else memoryview(buf)[:n], _cl.ticks_ms())
-                    except ValueError as e:  # a malformed fixed header: the stream cannot be trusted
-                        report(self, e)
-                        raise OSError("broker sent malformed data (%s)" % e)
+                    c.feed(buf if n == len(buf) else memoryview(buf)[:n], _cl.ticks_ms())
                     # More already decrypted (a full buffer): take it without
                     # waiting on poll, which does not see TLS's own buffer.
                     n = r.s.readinto(buf) if n == len(buf) else 0
@@ -335,6 +331,8 @@ class IoTHubMQTTClient(_Auth):
         except asyncio.CancelledError:
             raise
         except Exception as e:
+            while c.events:  # (what the core reported about the input that ended it)
+                asyncio.create_task(self._handle(c.events.pop(0)))
             if self._reader is asyncio.current_task():
                 self._reader = None
                 self._broken(e, self._w)

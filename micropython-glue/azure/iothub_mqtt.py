@@ -13,7 +13,7 @@ import azure.client as _cl  # (tests script its clock, sleep, jitter and transpo
 from micropython import const
 
 from .client import SendError, _Auth, _from_connection_string
-from .mqtt import setup, event, events as events_, renew_at, handler, handled, report
+from .mqtt import setup, event, events as events_, renew_at, handler, handled
 
 _UP = const(2)
 
@@ -217,11 +217,8 @@ class IoTHubMQTTClient(_Auth):
                 self._drop()
                 return 0
             self._write()
-        except OSError as e:  # ConnectRefused, TLSError, socket errors, a dead connection
+        except OSError as e:  # ConnectRefused, TLSError, socket errors, malformed data, a dead connection
             self._fail(e)
-        except ValueError as e:  # a malformed fixed header: the stream cannot be trusted
-            report(self, e)
-            self._fail(OSError("broker sent malformed data (%s)" % e))
         return self._dispatch()
 
     def _mode(self, t):

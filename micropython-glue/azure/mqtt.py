@@ -330,15 +330,19 @@ class Session:
 
     def rx_done(self, n, now):
         """n bytes were read into rx_view(). Raises ConnectRefused on a
-        CONNACK refusal and ValueError when the stream cannot be trusted
-        (a malformed fixed header): the connection must be dropped."""
+        CONNACK refusal and OSError when the stream cannot be trusted (a
+        malformed fixed header): the connection must be dropped."""
         self._ping = None  # the broker is alive
         if self._skip:
             self._skip -= n
             return
         self._n += n
         if self._pkt is None:
-            h = _azure.mqtt_header(self._hdr[:self._n])
+            try:
+                h = _azure.mqtt_header(self._hdr[:self._n])
+            except ValueError as e:  # a malformed fixed header: reported, and the stream cannot be trusted
+                self._error(e)
+                raise OSError("broker sent malformed data (%s)" % e)
             if h is None:
                 return
             total = h[2] + h[3]

@@ -188,6 +188,23 @@ async def main():
     await c.close()
     print("  closed, connected", c.connected)
 
+    print("-- writes that never drain (a connect the network swallows): connect() gives up at its timeout,")
+    print("   the connection task's CONNACK deadline ends the connection and it tries again")
+    c = B.aio_client(timeout=2)
+    B.STALL = True
+    t0 = time.ticks_ms()
+    try:
+        await c.connect()
+    except azure.SendError as e:  # (": no CONNACK in 2 s" follows when the deadline ran first)
+        print("  raised", type(e).__name__, str(e).startswith("connection: not connected within 2 s"))
+    print("  after about 2 s:", 1900 <= time.ticks_diff(time.ticks_ms(), t0) < 3500)
+    while len(B.BROKER.conns) < 2:  # (no CONNACK in 2 s: dropped, and after the backoff a new connection)
+        await asyncio.sleep_ms(50)
+    print("  connections tried", len(B.BROKER.conns), "first closed:", B.BROKER.conns[0].closed)
+    B.STALL = False
+    await call(c.connect())
+    await c.close()
+
     print("-- CONNACK 5: ConnectRefused at once, not retried")
     c = B.aio_client()
     B.BROKER.connack = [5]
