@@ -169,7 +169,7 @@ class IoTHubMQTTClient(_Auth):
         self._start()
         while True:
             if _cl.ticks_diff(_cl.ticks_ms(), start) >= limit:
-                raise SendError(None, "not sent within %s s (window full)" % (limit / 1000))
+                raise SendError(None, "not sent within %d ms (window full)" % limit)
             e = c.publish(body, props, start, limit)  # (due limit ms after start)
             if e is not None:
                 break
