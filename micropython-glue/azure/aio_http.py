@@ -41,13 +41,10 @@ async def _connect(c):
     # TCP through asyncio (a non-blocking connect), then TLS over the same
     # socket without a blocking handshake: it runs inside the first write
     # and read, as asyncio.open_connection(..., ssl=ctx) does it.
-    try:
-        import tls
-    except ImportError:  # (older ports: the same API under ssl)
-        import ssl as tls
     from ._mbedtls import context, nodelay
 
-    ctx = context(tls, c._ca_certs, c._verify)
+    # (transport's tls, else older ports' ssl: the same API, as azure/aio_mqtt.py)
+    ctx = context(azure.client.transport.tls or __import__("ssl"), c._ca_certs, c._verify)
     s = (await asyncio.wait_for_ms(asyncio.open_connection(c._connect_host, c._port), c._timeout * 1000))[0].s
     # A connection that failed (refused, unreachable) fails here, as the
     # blocking connect does, not in the first write: the same stats and errors.

@@ -542,13 +542,13 @@ def handled(c, ev, f, r, exc):
     wrong is reported."""
     k = ev[0]
     if k == EV_METHOD:
-        try:
-            if exc is not None:
-                raise exc
-            status, payload = r if f else (501, {"error": "no method handler"})
-        except Exception as e:
-            exc = e
-            status, payload = 500, {"error": "%s: %s" % (type(e).__name__, e)}
+        if exc is None:
+            try:
+                status, payload = r if f else (501, {"error": "no method handler"})
+            except Exception as e:  # not a (status, payload) pair
+                exc = e
+        if exc is not None:
+            status, payload = 500, {"error": "%s: %s" % (type(exc).__name__, exc)}
         c._core.method_response(ev[2], status, payload)
     elif k == EV_ERROR:
         exc = ev[1]
